@@ -1,0 +1,476 @@
+/* The need model: weighted word and phrase rules (shipped lexicon plus the
+   admin's own), compiled into a character trie on their first word so that
+   matching costs one walk per token whatever the number of rules. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "strfuncs.h"
+#include "istream.h"
+#include "frontdesk-text.h"
+#include "frontdesk-model.h"
+#include "frontdesk-settings.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#define TRIE_NONE ((uint32_t)-1)
+
+struct trie_node {
+	uint32_t child, sibling;
+	/* heads of rule lists in model->links */
+	uint32_t exact, prefix;
+	unsigned char c;
+};
+
+struct rule_link {
+	uint32_t rule_idx;
+	uint32_t next;
+};
+
+struct frontdesk_model {
+	pool_t pool;
+	ARRAY_TYPE(const_string) needs;
+	ARRAY_TYPE(const_string) langs;
+	ARRAY_TYPE(frontdesk_rule) rules;
+	ARRAY(struct trie_node) nodes;
+	ARRAY(struct rule_link) links;
+};
+
+struct frontdesk_model *frontdesk_model_init(void)
+{
+	struct frontdesk_model *model;
+	pool_t pool;
+	const char *any = "*";
+	struct trie_node root = {
+		.child = TRIE_NONE, .sibling = TRIE_NONE,
+		.exact = TRIE_NONE, .prefix = TRIE_NONE,
+	};
+
+	pool = pool_alloconly_create("frontdesk model", 64*1024);
+	model = p_new(pool, struct frontdesk_model, 1);
+	model->pool = pool;
+	p_array_init(&model->needs, pool, 16);
+	p_array_init(&model->langs, pool, 8);
+	array_push_back(&model->langs, &any);
+	i_array_init(&model->rules, 1024);
+	i_array_init(&model->nodes, 4096);
+	i_array_init(&model->links, 1024);
+	array_push_back(&model->nodes, &root);
+	return model;
+}
+
+void frontdesk_model_deinit(struct frontdesk_model **_model)
+{
+	struct frontdesk_model *model = *_model;
+
+	if (model == NULL)
+		return;
+	*_model = NULL;
+	array_free(&model->rules);
+	array_free(&model->nodes);
+	array_free(&model->links);
+	pool_unref(&model->pool);
+}
+
+static int name_idx(const ARRAY_TYPE(const_string) *names, const char *name)
+{
+	const char *const *n;
+	unsigned int i, count;
+
+	n = array_get(names, &count);
+	for (i = 0; i < count; i++) {
+		if (strcmp(n[i], name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static unsigned int
+name_get_idx(struct frontdesk_model *model, ARRAY_TYPE(const_string) *names,
+	     const char *name)
+{
+	int idx = name_idx(names, name);
+
+	if (idx < 0) {
+		name = p_strdup(model->pool, name);
+		array_push_back(names, &name);
+		idx = (int)array_count(names) - 1;
+	}
+	return (unsigned int)idx;
+}
+
+static uint32_t trie_child(struct frontdesk_model *model, uint32_t node_idx,
+			   unsigned char c)
+{
+	struct trie_node *node = array_idx_modifiable(&model->nodes, node_idx);
+	struct trie_node new_node = {
+		.child = TRIE_NONE, .sibling = TRIE_NONE,
+		.exact = TRIE_NONE, .prefix = TRIE_NONE, .c = c,
+	};
+	const struct trie_node *n;
+	uint32_t idx;
+
+	for (idx = node->child; idx != TRIE_NONE; idx = n->sibling) {
+		n = array_idx(&model->nodes, idx);
+		if (n->c == c)
+			return idx;
+	}
+	new_node.sibling = node->child;
+	idx = array_count(&model->nodes);
+	array_push_back(&model->nodes, &new_node);
+	/* the push may have moved the array */
+	node = array_idx_modifiable(&model->nodes, node_idx);
+	node->child = idx;
+	return idx;
+}
+
+static void trie_add_rule(struct frontdesk_model *model, uint32_t rule_idx)
+{
+	const struct frontdesk_rule *rule = array_idx(&model->rules, rule_idx);
+	const char *w = rule->words[0];
+	struct rule_link link;
+	struct trie_node *node;
+	uint32_t idx = 0;
+
+	for (; *w != '\0'; w++)
+		idx = trie_child(model, idx, (unsigned char)*w);
+	node = array_idx_modifiable(&model->nodes, idx);
+	link.rule_idx = rule_idx;
+	if ((rule->prefix_mask & 1) != 0) {
+		link.next = node->prefix;
+		node->prefix = array_count(&model->links);
+	} else {
+		link.next = node->exact;
+		node->exact = array_count(&model->links);
+	}
+	array_push_back(&model->links, &link);
+}
+
+static bool need_name_valid(const char *name)
+{
+	if (*name == '\0' || strlen(name) > 32)
+		return FALSE;
+	for (; *name != '\0'; name++) {
+		if (!((*name >= 'a' && *name <= 'z') ||
+		      (*name >= '0' && *name <= '9') ||
+		      *name == '_' || *name == '-'))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Parse one non-comment line into a rule. */
+static int model_parse_rule(struct frontdesk_model *model, const char *line,
+			    unsigned int lang_idx, struct frontdesk_rule *rule_r,
+			    const char **error_r)
+{
+	const char *const *fields = t_strsplit_spaces(line, " \t");
+	unsigned int i, count = str_array_length(fields);
+	ARRAY_TYPE(const_string) words;
+	string_t *text, *folded;
+	double weight;
+
+	if (count < 3) {
+		*error_r = "expected: <need> <weight> <word> [<word>...]";
+		return -1;
+	}
+	if (!need_name_valid(fields[0])) {
+		*error_r = t_strdup_printf("invalid need name '%s' "
+			"(lowercase letters, digits, '_', '-')", fields[0]);
+		return -1;
+	}
+	if (frontdesk_str_to_double(fields[1], &weight) < 0 ||
+	    weight < -10 || weight > 10 || weight == 0) {
+		*error_r = t_strdup_printf("invalid weight '%s' "
+			"(a number from -10 to 10, not 0)", fields[1]);
+		return -1;
+	}
+	if (count - 2 > FRONTDESK_MODEL_MAX_WORDS) {
+		*error_r = t_strdup_printf("more than %u words in a rule",
+					   FRONTDESK_MODEL_MAX_WORDS);
+		return -1;
+	}
+
+	i_zero(rule_r);
+	t_array_init(&words, count);
+	text = t_str_new(64);
+	for (i = 2; i < count; i++) {
+		const char *w = fields[i];
+		size_t len = strlen(w);
+		bool prefix = len > 0 && w[len-1] == '*';
+
+		if (prefix)
+			w = t_strndup(w, --len);
+		folded = t_str_new(len + 4);
+		frontdesk_text_fold((const unsigned char *)w, len, folded);
+		w = t_str_trim(str_c(folded), " ");
+		if (*w == '\0' || strchr(w, ' ') != NULL) {
+			*error_r = t_strdup_printf("word '%s' must be letters "
+				"and digits only (punctuation separates words:"
+				" write them as separate words)", fields[i]);
+			return -1;
+		}
+		if (strlen(w) > FRONTDESK_TEXT_MAX_TOKEN) {
+			*error_r = t_strdup_printf("word '%s' is too long",
+						   fields[i]);
+			return -1;
+		}
+		if (prefix && strlen(w) < FRONTDESK_MODEL_MIN_STEM) {
+			*error_r = t_strdup_printf("prefix '%s' needs at least "
+				"%u letters before '*'", fields[i],
+				FRONTDESK_MODEL_MIN_STEM);
+			return -1;
+		}
+		if (prefix)
+			rule_r->prefix_mask |= 1U << (i - 2);
+		w = p_strdup(model->pool, w);
+		array_push_back(&words, &w);
+		if (i > 2)
+			str_append_c(text, ' ');
+		str_append(text, w);
+		if (prefix)
+			str_append_c(text, '*');
+	}
+	array_append_zero(&words);
+	rule_r->words = p_memdup(model->pool, array_front(&words),
+				 sizeof(const char *) * (count - 1));
+	rule_r->word_count = count - 2;
+	rule_r->text = p_strdup(model->pool, str_c(text));
+	rule_r->weight = (float)weight;
+	rule_r->lang_idx = lang_idx;
+	if (array_count(&model->needs) >= FRONTDESK_MODEL_MAX_NEEDS &&
+	    frontdesk_model_need_idx(model, fields[0]) < 0) {
+		*error_r = t_strdup_printf("more than %u needs",
+					   FRONTDESK_MODEL_MAX_NEEDS);
+		return -1;
+	}
+	rule_r->need_idx = name_get_idx(model, &model->needs, fields[0]);
+	return 0;
+}
+
+static int model_add_lines(struct frontdesk_model *model, const char *name,
+			   struct istream *input, const char **error_r)
+{
+	ARRAY_TYPE(frontdesk_rule) new_rules;
+	struct frontdesk_rule rule;
+	unsigned int lang_idx = 0, linenum = 0, i, first;
+	const char *line, *error;
+	int ret = 0;
+
+	t_array_init(&new_rules, 256);
+	while ((line = i_stream_read_next_line(input)) != NULL) {
+		linenum++;
+		if (strlen(line) > FRONTDESK_MODEL_MAX_LINE) {
+			*error_r = t_strdup_printf("%s:%u: line too long "
+				"(max %u bytes)", name, linenum,
+				FRONTDESK_MODEL_MAX_LINE);
+			return -1;
+		}
+		const char *hash = strchr(line, '#');
+		if (hash != NULL)
+			line = t_strdup_until(line, hash);
+		line = t_str_trim(line, " \t\r");
+		if (*line == '\0')
+			continue;
+		if (str_begins(line, "@language")) {
+			const char *lang = t_str_trim(line + 9, " \t");
+
+			if (strcmp(lang, "*") != 0 && !need_name_valid(lang)) {
+				*error_r = t_strdup_printf(
+					"%s:%u: invalid language '%s'",
+					name, linenum, lang);
+				return -1;
+			}
+			if (array_count(&model->langs) >=
+			    FRONTDESK_MODEL_MAX_LANGS &&
+			    frontdesk_model_lang_idx(model, lang) < 0) {
+				*error_r = t_strdup_printf(
+					"%s:%u: too many languages",
+					name, linenum);
+				return -1;
+			}
+			lang_idx = name_get_idx(model, &model->langs, lang);
+			continue;
+		}
+		if (line[0] == '@') {
+			*error_r = t_strdup_printf("%s:%u: unknown directive "
+				"'%s'", name, linenum,
+				t_strcut(line, ' '));
+			return -1;
+		}
+		if (model_parse_rule(model, line, lang_idx, &rule,
+				     &error) < 0) {
+			*error_r = t_strdup_printf("%s:%u: %s", name, linenum,
+						   error);
+			return -1;
+		}
+		if (array_count(&model->rules) + array_count(&new_rules) >=
+		    FRONTDESK_MODEL_MAX_RULES) {
+			*error_r = t_strdup_printf("%s:%u: more than %u rules",
+				name, linenum, FRONTDESK_MODEL_MAX_RULES);
+			return -1;
+		}
+		array_push_back(&new_rules, &rule);
+	}
+	if (input->stream_errno != 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %s", name,
+					   i_stream_get_error(input));
+		return -1;
+	}
+	first = array_count(&model->rules);
+	array_append_array(&model->rules, &new_rules);
+	for (i = first; i < array_count(&model->rules); i++)
+		trie_add_rule(model, i);
+	return ret;
+}
+
+int frontdesk_model_add_file(struct frontdesk_model *model, const char *path,
+			     const char **error_r)
+{
+	struct istream *input;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	input = i_stream_create_fd_autoclose(&fd, 65536);
+	i_stream_set_name(input, path);
+	T_BEGIN {
+		ret = model_add_lines(model, path, input, error_r);
+		if (ret < 0)
+			*error_r = t_strdup(*error_r);
+	} T_END_PASS_STR_IF(ret < 0, error_r);
+	i_stream_unref(&input);
+	return ret;
+}
+
+int frontdesk_model_add_string(struct frontdesk_model *model,
+			       const char *name, const char *text,
+			       const char **error_r)
+{
+	struct istream *input;
+	int ret;
+
+	input = i_stream_create_from_data(text, strlen(text));
+	T_BEGIN {
+		ret = model_add_lines(model, name, input, error_r);
+	} T_END_PASS_STR_IF(ret < 0, error_r);
+	i_stream_unref(&input);
+	return ret;
+}
+
+unsigned int frontdesk_model_rule_count(const struct frontdesk_model *model)
+{
+	return array_count(&model->rules);
+}
+
+const struct frontdesk_rule *
+frontdesk_model_rule(const struct frontdesk_model *model, unsigned int idx)
+{
+	return array_idx(&model->rules, idx);
+}
+
+int frontdesk_model_need_idx(const struct frontdesk_model *model,
+			     const char *need)
+{
+	return name_idx(&model->needs, need);
+}
+
+const char *frontdesk_model_need_name(const struct frontdesk_model *model,
+				      unsigned int idx)
+{
+	return array_idx_elem(&model->needs, idx);
+}
+
+unsigned int frontdesk_model_need_count(const struct frontdesk_model *model)
+{
+	return array_count(&model->needs);
+}
+
+int frontdesk_model_lang_idx(const struct frontdesk_model *model,
+			     const char *lang)
+{
+	return name_idx(&model->langs, lang);
+}
+
+const char *frontdesk_model_lang_name(const struct frontdesk_model *model,
+				      unsigned int idx)
+{
+	return array_idx_elem(&model->langs, idx);
+}
+
+unsigned int frontdesk_model_lang_count(const struct frontdesk_model *model)
+{
+	return array_count(&model->langs);
+}
+
+static bool word_matches(const char *word, bool prefix,
+			 const struct frontdesk_token *tok)
+{
+	size_t len = strlen(word);
+
+	if (prefix)
+		return tok->len >= len && memcmp(tok->str, word, len) == 0;
+	return tok->len == len && memcmp(tok->str, word, len) == 0;
+}
+
+static void
+model_match_list(const struct frontdesk_model *model, uint32_t link_idx,
+		 const struct frontdesk_token *tokens, unsigned int count,
+		 frontdesk_model_match_callback_t *callback, void *context)
+{
+	const struct rule_link *link;
+	const struct frontdesk_rule *rule;
+	unsigned int i;
+
+	for (; link_idx != TRIE_NONE; link_idx = link->next) {
+		link = array_idx(&model->links, link_idx);
+		rule = array_idx(&model->rules, link->rule_idx);
+		if (rule->word_count > count)
+			continue;
+		for (i = 1; i < rule->word_count; i++) {
+			if (!word_matches(rule->words[i],
+					  (rule->prefix_mask & (1U << i)) != 0,
+					  &tokens[i]))
+				break;
+		}
+		if (i == rule->word_count)
+			callback(link->rule_idx, context);
+	}
+}
+
+void frontdesk_model_match(const struct frontdesk_model *model,
+			   const struct frontdesk_token *tokens,
+			   unsigned int count,
+			   frontdesk_model_match_callback_t *callback,
+			   void *context)
+{
+	const struct trie_node *nodes = array_front(&model->nodes);
+	const struct frontdesk_token *tok = &tokens[0];
+	uint32_t node = 0, child;
+	unsigned int i;
+
+	if (count == 0)
+		return;
+	for (i = 0; i < tok->len; i++) {
+		for (child = nodes[node].child; child != TRIE_NONE;
+		     child = nodes[child].sibling) {
+			if (nodes[child].c == (unsigned char)tok->str[i])
+				break;
+		}
+		if (child == TRIE_NONE)
+			return;
+		node = child;
+		if (nodes[node].prefix != TRIE_NONE) {
+			model_match_list(model, nodes[node].prefix, tokens,
+					 count, callback, context);
+		}
+	}
+	if (nodes[node].exact != TRIE_NONE) {
+		model_match_list(model, nodes[node].exact, tokens, count,
+				 callback, context);
+	}
+}

@@ -1,0 +1,80 @@
+#ifndef FRONTDESK_MODEL_H
+#define FRONTDESK_MODEL_H
+
+#include "array.h"
+
+/* A rule file is text, one rule a line:
+     <need> <weight> <word> [<word>...]
+   '#' starts a comment; "@language xx" sets the language of the rules that
+   follow ("*" = any, the default). Words are matched on folded text
+   (lowercase, no accents); a word ending in '*' matches any word it starts
+   (at least FRONTDESK_MODEL_MIN_STEM letters before the '*'). The need
+   "urgent" marks explicit urgency, the need "lang" a language cue. */
+
+/* Bounds: a rule file is written by people; past these it is a mistake. */
+#define FRONTDESK_MODEL_MAX_LINE 1024
+#define FRONTDESK_MODEL_MAX_RULES 200000
+#define FRONTDESK_MODEL_MAX_WORDS 8
+#define FRONTDESK_MODEL_MIN_STEM 3
+#define FRONTDESK_MODEL_MAX_NEEDS 64
+#define FRONTDESK_MODEL_MAX_LANGS 32
+
+#define FRONTDESK_NEED_URGENT "urgent"
+#define FRONTDESK_NEED_LANG "lang"
+
+struct frontdesk_rule {
+	/* the words as written (folded), for explanations */
+	const char *text;
+	const char *const *words;
+	unsigned int word_count;
+	/* bit i set: word i is a prefix */
+	unsigned int prefix_mask;
+	unsigned int need_idx;
+	/* 0 = any language */
+	unsigned int lang_idx;
+	float weight;
+};
+ARRAY_DEFINE_TYPE(frontdesk_rule, struct frontdesk_rule);
+
+struct frontdesk_model;
+
+struct frontdesk_model *frontdesk_model_init(void);
+void frontdesk_model_deinit(struct frontdesk_model **model);
+
+/* Add the rules of a file. On error nothing of the file is kept and error_r
+   names the file and line. */
+int frontdesk_model_add_file(struct frontdesk_model *model, const char *path,
+			     const char **error_r);
+/* Add rules from a string (for tests and --jsonl tools); name is used in
+   error messages. */
+int frontdesk_model_add_string(struct frontdesk_model *model,
+			       const char *name, const char *text,
+			       const char **error_r);
+
+unsigned int frontdesk_model_rule_count(const struct frontdesk_model *model);
+const struct frontdesk_rule *
+frontdesk_model_rule(const struct frontdesk_model *model, unsigned int idx);
+/* Index of a need or language name, or -1. Language index 0 is "*". */
+int frontdesk_model_need_idx(const struct frontdesk_model *model,
+			     const char *need);
+const char *frontdesk_model_need_name(const struct frontdesk_model *model,
+				      unsigned int idx);
+unsigned int frontdesk_model_need_count(const struct frontdesk_model *model);
+int frontdesk_model_lang_idx(const struct frontdesk_model *model,
+			     const char *lang);
+const char *frontdesk_model_lang_name(const struct frontdesk_model *model,
+				      unsigned int idx);
+unsigned int frontdesk_model_lang_count(const struct frontdesk_model *model);
+
+/* Call callback for every rule whose words match tokens starting at
+   tokens[0]. */
+typedef void frontdesk_model_match_callback_t(unsigned int rule_idx,
+					      void *context);
+struct frontdesk_token;
+void frontdesk_model_match(const struct frontdesk_model *model,
+			   const struct frontdesk_token *tokens,
+			   unsigned int count,
+			   frontdesk_model_match_callback_t *callback,
+			   void *context);
+
+#endif

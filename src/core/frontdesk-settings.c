@@ -1,0 +1,286 @@
+/* Settings: every frontdesk_* key of plugin {} parsed once into a struct and
+   validated, so a typo is one clear error naming the key instead of odd
+   behaviour at delivery time. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "strnum.h"
+#include "settings-parser.h"
+#include "frontdesk-settings.h"
+
+#include <ctype.h>
+
+#ifndef FRONTDESK_MODEL_PATH
+#  define FRONTDESK_MODEL_PATH "/usr/share/frontdesk/frontdesk.model"
+#endif
+
+struct setting_ctx {
+	pool_t pool;
+	frontdesk_getenv_func_t *getenv_func;
+	void *context;
+	const char *error;
+};
+
+static const char *get(struct setting_ctx *ctx, const char *key,
+		       const char *def)
+{
+	const char *value = ctx->getenv_func(key, ctx->context);
+
+	return value == NULL ? def : value;
+}
+
+int frontdesk_str_to_double(const char *str, double *num_r)
+{
+	char *end;
+
+	if (*str == '\0' || i_isspace(*str))
+		return -1;
+	errno = 0;
+	*num_r = strtod(str, &end);
+	if (errno != 0 || *end != '\0' || *num_r != *num_r /* NaN */)
+		return -1;
+	return 0;
+}
+
+static int get_bool(struct setting_ctx *ctx, const char *key, bool def,
+		    bool *value_r)
+{
+	const char *value = get(ctx, key, NULL);
+
+	if (value == NULL || *value == '\0') {
+		*value_r = def;
+		return 0;
+	}
+	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 ||
+	    strcmp(value, "1") == 0)
+		*value_r = TRUE;
+	else if (strcasecmp(value, "no") == 0 ||
+		 strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0)
+		*value_r = FALSE;
+	else {
+		ctx->error = t_strdup_printf("%s: '%s' is not yes or no",
+					     key, value);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_fraction(struct setting_ctx *ctx, const char *key, double def,
+			double *value_r)
+{
+	const char *value = get(ctx, key, NULL);
+
+	if (value == NULL || *value == '\0') {
+		*value_r = def;
+		return 0;
+	}
+	if (frontdesk_str_to_double(value, value_r) < 0 || *value_r < 0 ||
+	    *value_r > 1) {
+		ctx->error = t_strdup_printf(
+			"%s: '%s' is not a number from 0 to 1", key, value);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_number(struct setting_ctx *ctx, const char *key, double def,
+		      double max, double *value_r)
+{
+	const char *value = get(ctx, key, NULL);
+
+	if (value == NULL || *value == '\0') {
+		*value_r = def;
+		return 0;
+	}
+	if (frontdesk_str_to_double(value, value_r) < 0 || *value_r < 0 ||
+	    *value_r > max) {
+		ctx->error = t_strdup_printf(
+			"%s: '%s' is not a number from 0 to %g", key, value,
+			max);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_size(struct setting_ctx *ctx, const char *key, uoff_t def,
+		    uoff_t min, uoff_t max, size_t *value_r)
+{
+	const char *value = get(ctx, key, NULL), *error;
+	uoff_t size;
+
+	if (value == NULL || *value == '\0') {
+		*value_r = def;
+		return 0;
+	}
+	if (settings_get_size(value, &size, &error) < 0) {
+		ctx->error = t_strdup_printf("%s: %s", key, error);
+		return -1;
+	}
+	if (size < min || size > max) {
+		ctx->error = t_strdup_printf(
+			"%s: '%s' is out of range (%"PRIuUOFF_T
+			"..%"PRIuUOFF_T" bytes)", key, value, min, max);
+		return -1;
+	}
+	*value_r = size;
+	return 0;
+}
+
+static bool folder_name_valid(const char *name)
+{
+	for (; *name != '\0'; name++) {
+		if ((unsigned char)*name < 0x20)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static int get_folder(struct setting_ctx *ctx, const char *key,
+		      const char *def, const char **value_r)
+{
+	const char *value = get(ctx, key, def);
+
+	if (*value == '\0' || strlen(value) > 200 ||
+	    !folder_name_valid(value)) {
+		ctx->error = t_strdup_printf(
+			"%s: '%s' is not a usable folder name", key, value);
+		return -1;
+	}
+	*value_r = p_strdup(ctx->pool, value);
+	return 0;
+}
+
+static int parse_needs(struct setting_ctx *ctx, struct frontdesk_settings *set)
+{
+	const char *value = get(ctx, "frontdesk_needs", FRONTDESK_DEFAULT_NEEDS);
+	const char *const *items = t_strsplit_spaces(value, " ,");
+	struct frontdesk_need_def def;
+
+	p_array_init(&set->needs, ctx->pool, 16);
+	for (; *items != NULL; items++) {
+		const char *colon = strchr(*items, ':');
+		const char *name, *office;
+
+		if (colon == NULL) {
+			ctx->error = t_strdup_printf("frontdesk_needs: '%s' "
+				"must be <need>:front or <need>:back", *items);
+			return -1;
+		}
+		name = t_strdup_until(*items, colon);
+		office = colon + 1;
+		i_zero(&def);
+		if (strcmp(office, "front") == 0)
+			def.office = FRONTDESK_OFFICE_FRONT;
+		else if (strcmp(office, "back") == 0)
+			def.office = FRONTDESK_OFFICE_BACK;
+		else {
+			ctx->error = t_strdup_printf("frontdesk_needs: office "
+				"of '%s' must be front or back, not '%s'",
+				name, office);
+			return -1;
+		}
+		if (*name == '\0' || strcmp(name, "urgent") == 0 ||
+		    strcmp(name, "unsure") == 0 || strcmp(name, "lang") == 0) {
+			ctx->error = t_strdup_printf("frontdesk_needs: '%s' "
+				"cannot be a need name", name);
+			return -1;
+		}
+		if (frontdesk_settings_find_need(set, name) != NULL) {
+			ctx->error = t_strdup_printf(
+				"frontdesk_needs: '%s' listed twice", name);
+			return -1;
+		}
+		def.name = p_strdup(ctx->pool, name);
+		array_push_back(&set->needs, &def);
+	}
+	if (array_count(&set->needs) == 0) {
+		ctx->error = "frontdesk_needs: no needs listed";
+		return -1;
+	}
+	return 0;
+}
+
+static bool keyword_prefix_valid(const char *prefix)
+{
+	/* IMAP atom characters only: no specials, no '\' (system flags) */
+	for (; *prefix != '\0'; prefix++) {
+		unsigned char c = *prefix;
+
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+int frontdesk_settings_parse(pool_t pool, frontdesk_getenv_func_t *getenv_func,
+			     void *context, struct frontdesk_settings **set_r,
+			     const char **error_r)
+{
+	struct setting_ctx ctx = {
+		.pool = pool, .getenv_func = getenv_func, .context = context,
+	};
+	struct frontdesk_settings *set;
+	size_t headers;
+
+	set = p_new(pool, struct frontdesk_settings, 1);
+	frontdesk_view_limits_default(&set->limits);
+	if (get_bool(&ctx, "frontdesk_enabled", FALSE, &set->enabled) < 0 ||
+	    get_folder(&ctx, "frontdesk_folder_front", "FrontOffice",
+		       &set->folder_front) < 0 ||
+	    get_folder(&ctx, "frontdesk_folder_back", "BackOffice",
+		       &set->folder_back) < 0 ||
+	    parse_needs(&ctx, set) < 0 ||
+	    get_fraction(&ctx, "frontdesk_unsure_threshold", 0.4,
+			 &set->unsure_threshold) < 0 ||
+	    get_number(&ctx, "frontdesk_min_score", 1.0, 100,
+		       &set->min_score) < 0 ||
+	    get_bool(&ctx, "frontdesk_add_headers", TRUE,
+		     &set->add_headers) < 0 ||
+	    get_size(&ctx, "frontdesk_max_message_size",
+		     FRONTDESK_VIEW_DEFAULT_MAX_MESSAGE_BYTES, 4096,
+		     64*1024*1024, &set->limits.max_message_bytes) < 0 ||
+	    get_size(&ctx, "frontdesk_max_body_size",
+		     FRONTDESK_VIEW_DEFAULT_MAX_BODY_BYTES, 1024,
+		     4*1024*1024, &set->limits.max_body_bytes) < 0 ||
+	    get_size(&ctx, "frontdesk_max_headers",
+		     FRONTDESK_VIEW_DEFAULT_MAX_HEADERS, 16, 10000,
+		     &headers) < 0) {
+		*error_r = ctx.error;
+		return -1;
+	}
+	set->limits.max_headers = headers;
+	set->model_path = p_strdup(pool, get(&ctx, "frontdesk_model",
+					     FRONTDESK_MODEL_PATH));
+	set->rules_path = p_strdup(pool, get(&ctx, "frontdesk_rules", ""));
+	set->keyword_prefix = p_strdup(pool,
+		get(&ctx, "frontdesk_keyword_prefix", ""));
+	if (!keyword_prefix_valid(set->keyword_prefix)) {
+		*error_r = t_strdup_printf("frontdesk_keyword_prefix: '%s' "
+			"has characters not allowed in IMAP keywords",
+			set->keyword_prefix);
+		return -1;
+	}
+	set->default_language = p_strdup(pool,
+		get(&ctx, "frontdesk_default_language", "en"));
+	*set_r = set;
+	return 0;
+}
+
+const struct frontdesk_need_def *
+frontdesk_settings_find_need(const struct frontdesk_settings *set,
+			     const char *name)
+{
+	const struct frontdesk_need_def *def;
+
+	array_foreach(&set->needs, def) {
+		if (strcmp(def->name, name) == 0)
+			return def;
+	}
+	return NULL;
+}
+
+const char *frontdesk_office_name(enum frontdesk_office office)
+{
+	return office == FRONTDESK_OFFICE_BACK ? "back" : "front";
+}

@@ -1,0 +1,60 @@
+#ifndef FRONTDESK_SETTINGS_H
+#define FRONTDESK_SETTINGS_H
+
+#include "array.h"
+#include "frontdesk-view.h"
+
+enum frontdesk_office {
+	FRONTDESK_OFFICE_FRONT = 0,
+	FRONTDESK_OFFICE_BACK,
+};
+
+struct frontdesk_need_def {
+	const char *name;
+	enum frontdesk_office office;
+};
+ARRAY_DEFINE_TYPE(frontdesk_need_def, struct frontdesk_need_def);
+
+#define FRONTDESK_DEFAULT_NEEDS \
+	"billing:back technical:back outage:back orders:back account:back " \
+	"privacy:back sales:front information:front complaint:front " \
+	"appointment:front"
+
+struct frontdesk_settings {
+	bool enabled;
+	const char *folder_front;
+	const char *folder_back;
+	/* shipped model, and the admin's rule file ("" = none) */
+	const char *model_path;
+	const char *rules_path;
+	ARRAY_TYPE(frontdesk_need_def) needs;
+	/* confidence below this: unsure (front office, a person looks) */
+	double unsure_threshold;
+	/* a need scoring below this is no evidence at all */
+	double min_score;
+	const char *keyword_prefix;
+	bool add_headers;
+	const char *default_language;
+	struct frontdesk_view_limits limits;
+};
+
+/* Looks up a setting by its full name ("frontdesk_enabled"); NULL when
+   unset. The plugin passes mail_user_plugin_getenv(), the CLI a reader of
+   the same plugin {} block. */
+typedef const char *frontdesk_getenv_func_t(const char *name, void *context);
+
+/* Parse and validate. On error, error_r names the setting and what is
+   wrong with it. */
+int frontdesk_settings_parse(pool_t pool, frontdesk_getenv_func_t *getenv_func,
+			     void *context, struct frontdesk_settings **set_r,
+			     const char **error_r);
+
+/* Parse a decimal number (the whole string). Returns 0 or -1. */
+int frontdesk_str_to_double(const char *str, double *num_r);
+
+const struct frontdesk_need_def *
+frontdesk_settings_find_need(const struct frontdesk_settings *set,
+			     const char *name);
+const char *frontdesk_office_name(enum frontdesk_office office);
+
+#endif

@@ -1,0 +1,290 @@
+/* The delivery hook: look at the message, decide, tag and file it, then
+   hand over to Sieve (the previous hook) or save it ourselves. Whatever
+   fails here, the message is still delivered: we log one error line and
+   let Dovecot save it to the default mailbox. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "str-sanitize.h"
+#include "istream.h"
+#include "istream-concat.h"
+#include "smtp-address.h"
+#include "mail-storage-private.h"
+#include "mail-deliver.h"
+#include "raw-storage.h"
+#include "frontdesk-view.h"
+#include "frontdesk-model.h"
+#include "frontdesk-settings.h"
+#include "frontdesk-classify.h"
+#include "frontdesk-tags.h"
+#include "frontdesk-plugin.h"
+#include "frontdesk-tag.h"
+
+/* Header-derived values in log lines are cut to this. */
+#define FRONTDESK_LOG_VALUE_MAX 80
+
+struct frontdesk_delivery {
+	pool_t pool;
+	struct frontdesk_classification result;
+	const char *folder;
+	ARRAY_TYPE(const_string) keywords;
+
+	/* the message with our headers prepended */
+	struct istream *input;
+	struct mailbox *raw_box;
+	struct mailbox_transaction_context *raw_trans;
+	struct mail *raw_mail;
+};
+
+static deliver_mail_func_t *next_deliver_mail;
+
+static const char *smtp_address_or_null(const struct smtp_address *addr)
+{
+	return addr == NULL ? NULL : smtp_address_encode(addr);
+}
+
+/* Build the tagged copy of the message as a raw mail: our headers, then the
+   message exactly as received. */
+static int
+frontdesk_delivery_raw_mail(struct mail_deliver_context *ctx,
+			    struct frontdesk_delivery *d, const string_t *hdr,
+			    const char **error_r)
+{
+	struct istream *src, *inputs[3];
+	const char *sender;
+	time_t received;
+
+	if (mail_get_stream(ctx->src_mail, NULL, NULL, &src) < 0) {
+		*error_r = mailbox_get_last_internal_error(
+			ctx->src_mail->box, NULL);
+		return -1;
+	}
+	if (mail_get_received_date(ctx->src_mail, &received) < 0)
+		received = (time_t)-1;
+	inputs[0] = i_stream_create_copy_from_data(str_data(hdr),
+						   str_len(hdr));
+	inputs[1] = src;
+	inputs[2] = NULL;
+	i_stream_seek(src, 0);
+	d->input = i_stream_create_concat(inputs);
+	i_stream_unref(&inputs[0]);
+
+	sender = ctx->mail_from == NULL ? "" :
+		smtp_address_encode(ctx->mail_from);
+	if (raw_mailbox_alloc_stream(frontdesk_raw_user_get(ctx->rcpt_user),
+				     d->input, received, sender,
+				     &d->raw_box) < 0) {
+		*error_r = t_strdup_printf("can't open tagged mail as raw: %s",
+			mailbox_get_last_internal_error(d->raw_box, NULL));
+		mailbox_free(&d->raw_box);
+		i_stream_unref(&d->input);
+		return -1;
+	}
+	d->raw_trans = mailbox_transaction_begin(d->raw_box, 0, __func__);
+	d->raw_mail = mail_alloc(d->raw_trans, 0, NULL);
+	mail_set_seq(d->raw_mail, 1);
+	return 0;
+}
+
+static void frontdesk_delivery_free(struct frontdesk_delivery *d)
+{
+	if (d->raw_mail != NULL)
+		mail_free(&d->raw_mail);
+	if (d->raw_trans != NULL)
+		mailbox_transaction_rollback(&d->raw_trans);
+	if (d->raw_box != NULL)
+		mailbox_free(&d->raw_box);
+	i_stream_unref(&d->input);
+}
+
+/* Decide and prepare everything; nothing of the delivery is changed yet.
+   Returns 0, or -1 with error_r (the delivery then goes on untouched). */
+static int
+frontdesk_delivery_prepare(struct frontdesk_user *fuser,
+			   struct mail_deliver_context *ctx,
+			   struct frontdesk_delivery *d, const char **error_r)
+{
+	const struct frontdesk_settings *set = fuser->set;
+	const struct frontdesk_model *model;
+	struct frontdesk_view *view;
+	struct istream *input;
+	const char *error, *other;
+	string_t *hdr;
+
+	model = frontdesk_model_get(set, &error);
+	if (model == NULL) {
+		*error_r = t_strdup_printf("model unusable: %s", error);
+		return -1;
+	}
+	if (mail_get_stream(ctx->src_mail, NULL, NULL, &input) < 0) {
+		*error_r = t_strdup_printf("can't read message: %s",
+			mailbox_get_last_internal_error(ctx->src_mail->box,
+							NULL));
+		return -1;
+	}
+	i_stream_seek(input, 0);
+	if (frontdesk_view_parse(d->pool, input, &set->limits, &view,
+				 &error) < 0) {
+		*error_r = t_strdup_printf("can't read message: %s", error);
+		return -1;
+	}
+	frontdesk_view_set_envelope(view,
+		smtp_address_or_null(ctx->mail_from),
+		smtp_address_or_null(ctx->rcpt_to),
+		smtp_address_or_null(ctx->rcpt_params.orcpt.addr));
+	frontdesk_classify(model, set, view, d->pool, &d->result);
+
+	p_array_init(&d->keywords, d->pool, 4);
+	T_BEGIN {
+		ARRAY_TYPE(const_string) kws;
+		const char *kw;
+
+		t_array_init(&kws, 4);
+		frontdesk_tags_keywords(set, &d->result, &kws);
+		array_foreach_elem(&kws, kw) {
+			kw = p_strdup(d->pool, kw);
+			array_push_back(&d->keywords, &kw);
+		}
+	} T_END;
+	array_append_zero(&d->keywords);
+
+	d->folder = d->result.office == FRONTDESK_OFFICE_BACK ?
+		set->folder_back : set->folder_front;
+	other = d->result.office == FRONTDESK_OFFICE_BACK ?
+		set->folder_front : set->folder_back;
+	if (frontdesk_folder_ensure(ctx->rcpt_user, d->folder, &error) < 0) {
+		*error_r = t_strdup_printf("can't create folder %s: %s",
+			str_sanitize(d->folder, FRONTDESK_LOG_VALUE_MAX), error);
+		return -1;
+	}
+	/* agents expect both folders from the first day */
+	if (frontdesk_folder_ensure(ctx->rcpt_user, other, &error) < 0) {
+		e_warning(fuser->event, "can't create folder %s: %s",
+			  str_sanitize(other, FRONTDESK_LOG_VALUE_MAX), error);
+	}
+
+	if (set->add_headers) {
+		hdr = t_str_new(256);
+		frontdesk_tags_headers(&d->result, hdr);
+		if (frontdesk_delivery_raw_mail(ctx, d, hdr, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+frontdesk_delivery_log(struct frontdesk_user *fuser,
+		       struct mail_deliver_context *ctx,
+		       const struct frontdesk_delivery *d)
+{
+	const struct frontdesk_classification *r = &d->result;
+	struct event_passthrough *e;
+
+	e = event_create_passthrough(fuser->event)->
+		set_name("frontdesk_message_classified")->
+		add_str("need", r->need[0] == '\0' ? "none" : r->need)->
+		add_str("office", frontdesk_office_name(r->office))->
+		add_str("folder", d->folder)->
+		add_str("language", r->language)->
+		add_int("urgent", r->urgent ? 1 : 0)->
+		add_int("unsure", r->unsure ? 1 : 0)->
+		add_int("confidence_pct", (intmax_t)(r->confidence * 100));
+	e_info(e->event(), "need=%s%s%s office=%s folder=%s confidence=%.2f "
+	       "urgent=%s unsure=%s lang=%s msgid=%s",
+	       r->need[0] == '\0' ? "none" : r->need,
+	       r->secondary != NULL ? "," : "",
+	       r->secondary != NULL ? r->secondary : "",
+	       frontdesk_office_name(r->office),
+	       str_sanitize(d->folder, FRONTDESK_LOG_VALUE_MAX),
+	       r->confidence, r->urgent ? "yes" : "no",
+	       r->unsure ? "yes" : "no", r->language,
+	       ctx->fields.message_id == NULL ? "none" :
+	       str_sanitize(ctx->fields.message_id, FRONTDESK_LOG_VALUE_MAX));
+}
+
+static int frontdesk_chain(struct mail_deliver_context *ctx,
+			   struct mail_storage **storage_r)
+{
+	return next_deliver_mail == NULL ? 0 :
+		next_deliver_mail(ctx, storage_r);
+}
+
+static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
+				  struct mail_storage **storage_r)
+{
+	struct frontdesk_user *fuser = FRONTDESK_USER_CONTEXT(ctx->rcpt_user);
+	struct frontdesk_delivery d;
+	struct mail *orig_mail;
+	const char *orig_default, *error = NULL;
+	int ret;
+
+	if (fuser == NULL || fuser->set == NULL)
+		return frontdesk_chain(ctx, storage_r);
+
+	i_zero(&d);
+	d.pool = pool_alloconly_create("frontdesk delivery", 4096);
+	T_BEGIN {
+		ret = frontdesk_delivery_prepare(fuser, ctx, &d, &error);
+	} T_END_PASS_STR_IF(ret < 0, &error);
+	if (ret < 0) {
+		e_error(fuser->event, "message not tagged, delivered to the "
+			"default mailbox: %s", error);
+		frontdesk_delivery_free(&d);
+		pool_unref(&d.pool);
+		return frontdesk_chain(ctx, storage_r);
+	}
+
+	orig_mail = ctx->src_mail;
+	orig_default = ctx->rcpt_default_mailbox;
+	if (d.raw_mail != NULL)
+		ctx->src_mail = d.raw_mail;
+	/* keep a detail mailbox (lmtp_save_to_detail_mailbox) chosen by the
+	   admin; file only what would go to INBOX */
+	if (strcasecmp(ctx->rcpt_default_mailbox, "INBOX") == 0)
+		ctx->rcpt_default_mailbox = p_strdup(ctx->pool, d.folder);
+	else
+		d.folder = ctx->rcpt_default_mailbox;
+	/* LMTP would reuse our saved copy (with our headers) for the other
+	   recipients of the transaction: they must get the original */
+	ctx->save_dest_mail = FALSE;
+	fuser->cur_keywords = array_front(&d.keywords);
+
+	ret = frontdesk_chain(ctx, storage_r);
+	if (ret <= 0 && !ctx->saved_mail && !ctx->tried_default_save) {
+		/* no Sieve script: the implicit keep is ours to do while the
+		   tags are in place */
+		if (mail_deliver_save(ctx, ctx->rcpt_default_mailbox, 0, NULL,
+				      storage_r) == 0)
+			ret = 1;
+	}
+	fuser->cur_keywords = NULL;
+	ctx->src_mail = orig_mail;
+	if (ret <= 0 && !ctx->saved_mail &&
+	    strcasecmp(ctx->rcpt_default_mailbox, "INBOX") != 0) {
+		/* the office folder failed: INBOX now, so a folder problem
+		   can never turn into a temporary failure */
+		e_error(fuser->event, "saving to %s failed, delivering to "
+			"INBOX", str_sanitize(ctx->rcpt_default_mailbox,
+					      FRONTDESK_LOG_VALUE_MAX));
+		d.folder = "INBOX";
+		if (mail_deliver_save(ctx, "INBOX", 0, NULL, storage_r) == 0)
+			ret = 1;
+		ctx->rcpt_default_mailbox = orig_default;
+	}
+	if (ctx->saved_mail)
+		frontdesk_delivery_log(fuser, ctx, &d);
+	frontdesk_delivery_free(&d);
+	pool_unref(&d.pool);
+	return ret;
+}
+
+void frontdesk_deliver_init(void)
+{
+	next_deliver_mail = mail_deliver_hook_set(frontdesk_deliver_mail);
+}
+
+void frontdesk_deliver_deinit(void)
+{
+	mail_deliver_hook_set(next_deliver_mail);
+}

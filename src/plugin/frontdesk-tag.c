@@ -1,0 +1,124 @@
+/* Tagging and filing inside the storage: keywords merged into every save the
+   delivery makes (so an explicit Sieve fileinto carries them too), and the
+   office folders created on first use. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "mail-storage-private.h"
+#include "mail-namespace.h"
+#include "frontdesk-plugin.h"
+#include "frontdesk-tag.h"
+
+#define FRONTDESK_MAILBOX_CONTEXT(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, frontdesk_storage_module)
+
+struct frontdesk_mailbox {
+	union mailbox_module_context module_ctx;
+};
+
+static MODULE_CONTEXT_DEFINE_INIT(frontdesk_storage_module,
+				  &mail_storage_module_register);
+
+static void frontdesk_save_add_keywords(struct mail_save_context *ctx)
+{
+	struct mailbox *box = ctx->transaction->box;
+	struct frontdesk_user *fuser = FRONTDESK_USER_CONTEXT(box->storage->user);
+	const ARRAY_TYPE(keywords) *all;
+	ARRAY_TYPE(const_string) names;
+	struct mail_keywords *kw;
+	const char *const *ours, *name;
+	unsigned int i;
+
+	if (fuser == NULL || fuser->cur_keywords == NULL)
+		return;
+	T_BEGIN {
+		t_array_init(&names, 8);
+		if (ctx->data.keywords != NULL) {
+			/* keep what Sieve (addflag) already set */
+			all = mail_index_get_keywords(box->index);
+			for (i = 0; i < ctx->data.keywords->count; i++) {
+				name = array_idx_elem(all,
+					ctx->data.keywords->idx[i]);
+				array_push_back(&names, &name);
+			}
+		}
+		for (ours = fuser->cur_keywords; *ours != NULL; ours++)
+			array_push_back(&names, ours);
+		array_append_zero(&names);
+		kw = mailbox_keywords_create_valid(box, array_front(&names));
+		mailbox_save_set_flags(ctx, ctx->data.flags |
+				       ctx->data.pvt_flags, kw);
+		mailbox_keywords_unref(&kw);
+	} T_END;
+}
+
+static int frontdesk_save_begin(struct mail_save_context *ctx,
+				struct istream *input)
+{
+	struct frontdesk_mailbox *fbox =
+		FRONTDESK_MAILBOX_CONTEXT(ctx->transaction->box);
+
+	frontdesk_save_add_keywords(ctx);
+	return fbox->module_ctx.super.save_begin(ctx, input);
+}
+
+static int frontdesk_copy(struct mail_save_context *ctx, struct mail *mail)
+{
+	struct frontdesk_mailbox *fbox =
+		FRONTDESK_MAILBOX_CONTEXT(ctx->transaction->box);
+
+	frontdesk_save_add_keywords(ctx);
+	return fbox->module_ctx.super.copy(ctx, mail);
+}
+
+void frontdesk_tag_mailbox_allocated(struct mailbox *box)
+{
+	struct frontdesk_user *fuser = FRONTDESK_USER_CONTEXT(box->storage->user);
+	struct mailbox_vfuncs *v = box->vlast;
+	struct frontdesk_mailbox *fbox;
+
+	/* only mailboxes opened by a delivery (LMTP/LDA, Sieve) */
+	if (fuser == NULL || fuser->set == NULL ||
+	    (box->flags & MAILBOX_FLAG_POST_SESSION) == 0)
+		return;
+	fbox = p_new(box->pool, struct frontdesk_mailbox, 1);
+	fbox->module_ctx.super = *v;
+	box->vlast = &fbox->module_ctx.super;
+	v->save_begin = frontdesk_save_begin;
+	v->copy = frontdesk_copy;
+	MODULE_CONTEXT_SET(box, frontdesk_storage_module, fbox);
+}
+
+int frontdesk_folder_ensure(struct mail_user *user, const char *name,
+			    const char **error_r)
+{
+	struct mail_namespace *ns;
+	struct mailbox *box;
+	enum mailbox_existence existence;
+	enum mail_error error;
+	int ret = 0;
+
+	ns = mail_namespace_find(user->namespaces, name);
+	box = mailbox_alloc(ns->list, name, 0);
+	if (mailbox_exists(box, TRUE, &existence) < 0) {
+		*error_r = t_strdup(mailbox_get_last_internal_error(box, NULL));
+		ret = -1;
+	} else if (existence == MAILBOX_EXISTENCE_NONE) {
+		if (mailbox_create(box, NULL, FALSE) < 0) {
+			const char *errstr =
+				mailbox_get_last_internal_error(box, &error);
+			if (error != MAIL_ERROR_EXISTS) {
+				*error_r = t_strdup(errstr);
+				ret = -1;
+			}
+		}
+		if (ret == 0 && mailbox_set_subscribed(box, TRUE) < 0) {
+			*error_r = t_strdup(
+				mailbox_get_last_internal_error(box, NULL));
+			ret = -1;
+		}
+	}
+	mailbox_free(&box);
+	return ret;
+}

@@ -1,0 +1,174 @@
+/* Tests for frontdesk-classify: needs, office, unsure, urgency, language,
+   quoted text, explanations, on a small model written here so every
+   expectation can be checked by hand. */
+
+#include "lib.h"
+#include "str.h"
+#include "array.h"
+#include "istream.h"
+#include "test-frontdesk.h"
+#include "frontdesk-view.h"
+#include "frontdesk-model.h"
+#include "frontdesk-settings.h"
+#include "frontdesk-classify.h"
+#include "frontdesk-tags.h"
+
+static const char *test_rules =
+	"@language it\n"
+	"lang 1 che\nlang 1 non\nlang 1 il\nlang 1 per\nlang 1 sono\n"
+	"billing 2 fattur*\nbilling 1.5 addebit*\n"
+	"technical 1 modem\ntechnical 1 non funziona\n"
+	"complaint 1 vergogna\n"
+	"urgent 2 urgente\nurgent -2 non urgente\n"
+	"@language en\n"
+	"lang 1 the\nlang 1 is\nlang 1 and\nlang 1 my\nlang 1 you\n"
+	"billing 2 invoice\ntechnical 1 router\nsales 2 quote\n"
+	"appointment 2 book an appointment\n";
+
+static const char *null_env(const char *name ATTR_UNUSED,
+			    void *context ATTR_UNUSED)
+{
+	return NULL;
+}
+
+static pool_t result_pool;
+
+static void classify_msg(const struct frontdesk_model *model,
+			 const struct frontdesk_settings *set,
+			 const char *msg, struct frontdesk_classification *r)
+{
+	struct frontdesk_view *view;
+	struct istream *input;
+	const char *error;
+
+	input = i_stream_create_from_data(msg, strlen(msg));
+	test_assert(frontdesk_view_parse(result_pool, input, &set->limits,
+					 &view, &error) == 0);
+	i_stream_unref(&input);
+	frontdesk_classify(model, set, view, result_pool, r);
+}
+
+static void test_classify_basic(void)
+{
+	struct frontdesk_model *model = frontdesk_model_init();
+	struct frontdesk_settings *set;
+	struct frontdesk_classification r;
+	const char *error;
+
+	test_assert(frontdesk_model_add_string(model, "t", test_rules,
+					       &error) == 0);
+	test_assert(frontdesk_settings_parse(pool_datastack_create(), null_env,
+					     NULL, &set, &error) == 0);
+
+	test_begin("classify need, office, language, explanation");
+	classify_msg(model, set, "Subject: fattura sbagliata\n\n"
+		     "Buongiorno, il mio addebito non e' corretto e sono "
+		     "arrabbiato per questo.\n", &r);
+	test_assert_strcmp(r.need, "billing");
+	test_assert(r.office == FRONTDESK_OFFICE_BACK);
+	test_assert(!r.unsure);
+	test_assert(!r.urgent);
+	test_assert_strcmp(r.language, "it");
+	/* subject fattur* 2x2=4, body addebit* 1.5 */
+	test_assert(r.score > 5.49 && r.score < 5.51);
+	test_assert(r.confidence > 0.84 && r.confidence < 0.85);
+	test_assert(strstr(r.explanation, "billing=5.5 [S:fattur* addebit*]")
+		    != NULL);
+	test_end();
+
+	test_begin("classify secondary need and urgency");
+	classify_msg(model, set, "Subject: URGENTE\n\nil modem non funziona e "
+		     "la fattura e' una vergogna\n", &r);
+	test_assert_strcmp(r.need, "billing");
+	test_assert_strcmp(r.secondary, "technical");
+	test_assert(r.urgent);
+	/* a tie is a coin toss: a person looks first */
+	test_assert(r.unsure);
+	test_assert(r.office == FRONTDESK_OFFICE_FRONT);
+	test_end();
+
+	test_begin("classify negated urgency, priority header");
+	classify_msg(model, set, "Subject: info\n\nnon urgente: il modem\n", &r);
+	test_assert(!r.urgent);
+	classify_msg(model, set, "Subject: info\nImportance: high\n\nmodem\n",
+		     &r);
+	test_assert(r.urgent);
+	test_end();
+
+	test_begin("classify unsure goes to the front office");
+	classify_msg(model, set, "Subject: hello\n\nthe weather is nice and "
+		     "you know my name\n", &r);
+	test_assert(r.unsure);
+	test_assert_strcmp(r.need, "");
+	test_assert(r.office == FRONTDESK_OFFICE_FRONT);
+	test_assert_strcmp(r.language, "en");
+	classify_msg(model, set, "Subject: x\n\nrouter quote invoice\n", &r);
+	test_assert(r.unsure);
+	test_assert(r.office == FRONTDESK_OFFICE_FRONT);
+	test_end();
+
+	test_begin("classify quoted text does not mislead");
+	classify_msg(model, set, "Subject: Re: x\n\nI want to book an "
+		     "appointment for the router check please.\n\n"
+		     "On Mon, 3 Mar 2025, Support <s@x> wrote:\n"
+		     "> your invoice invoice invoice is ready\n", &r);
+	test_assert_strcmp(r.need, "appointment");
+	test_assert(r.office == FRONTDESK_OFFICE_FRONT);
+	/* a bare forward: the forwarded text is all there is */
+	classify_msg(model, set, "Subject: Fwd: x\n\nsee below\n\n"
+		     "---------- Forwarded message ---------\nFrom: a@b\n\n"
+		     "your invoice is wrong and the invoice is late\n", &r);
+	test_assert_strcmp(r.need, "billing");
+	test_end();
+
+	test_begin("classify language hint from Content-Language");
+	classify_msg(model, set, "Subject: x\nContent-Language: it-IT\n\n"
+		     "modem\n", &r);
+	test_assert_strcmp(r.language, "it");
+	test_end();
+
+	test_begin("tags: keywords and headers");
+	{
+		ARRAY_TYPE(const_string) kws;
+		string_t *hdr = t_str_new(256);
+		const char *const *k;
+
+		classify_msg(model, set, "Subject: URGENTE fattura\n\nil "
+			     "modem non funziona\n", &r);
+		test_assert(!r.unsure);
+		t_array_init(&kws, 4);
+		frontdesk_tags_keywords(set, &r, &kws);
+		k = array_front(&kws);
+		test_assert(array_count(&kws) == 3);
+		test_assert_strcmp(k[0], "billing");
+		test_assert_strcmp(k[1], "technical");
+		test_assert_strcmp(k[2], "urgent");
+		frontdesk_tags_headers(&r, hdr);
+		test_assert(str_begins(str_c(hdr),
+			"X-Frontdesk-Need: billing, technical\r\n"
+			"X-Frontdesk-Office: back\r\n"
+			"X-Frontdesk-Score: "));
+		test_assert(strstr(str_c(hdr), "urgent=yes") != NULL);
+		/* folded: no line over 78 characters, every line CRLF */
+		{
+			const char *p = str_c(hdr), *eol;
+			while ((eol = strstr(p, "\r\n")) != NULL) {
+				test_assert(eol - p <= 78);
+				test_assert(memchr(p, '\n', eol - p) == NULL);
+				p = eol + 2;
+			}
+			test_assert(*p == '\0');
+		}
+	}
+	test_end();
+	frontdesk_model_deinit(&model);
+}
+
+void test_classify(void)
+{
+	result_pool = pool_alloconly_create("classify results", 16384);
+	T_BEGIN {
+		test_classify_basic();
+	} T_END;
+	pool_unref(&result_pool);
+}

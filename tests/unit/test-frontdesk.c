@@ -1,0 +1,18 @@
+/* Unit tests of src/core with Dovecot's test-lib: one runner, one file per
+   module. */
+
+#include "lib.h"
+#include "test-frontdesk.h"
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_text,
+		test_view,
+		test_model,
+		test_settings,
+		test_classify,
+		NULL
+	};
+	return test_run(test_functions);
+}

@@ -1,0 +1,12 @@
+#ifndef TEST_FRONTDESK_H
+#define TEST_FRONTDESK_H
+
+#include "test-common.h"
+
+void test_view(void);
+void test_text(void);
+void test_model(void);
+void test_classify(void);
+void test_settings(void);
+
+#endif

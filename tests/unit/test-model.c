@@ -1,0 +1,142 @@
+/* Tests for frontdesk-model: rule syntax, errors with file:line, matching. */
+
+#include "lib.h"
+#include "str.h"
+#include "array.h"
+#include "test-frontdesk.h"
+#include "frontdesk-text.h"
+#include "frontdesk-model.h"
+
+struct hits {
+	ARRAY_TYPE(const_string) texts;
+	const struct frontdesk_model *model;
+};
+
+static void hit_cb(unsigned int rule_idx, void *context)
+{
+	struct hits *h = context;
+	const char *text = frontdesk_model_rule(h->model, rule_idx)->text;
+
+	array_push_back(&h->texts, &text);
+}
+
+static const char *match_all(const struct frontdesk_model *model,
+			     const char *text)
+{
+	ARRAY_TYPE(frontdesk_token) tokens;
+	string_t *folded = t_str_new(64), *out = t_str_new(64);
+	const struct frontdesk_token *tok;
+	struct hits h;
+	unsigned int i, count;
+	const char *t;
+
+	frontdesk_text_fold((const unsigned char *)text, strlen(text), folded);
+	t_array_init(&tokens, 8);
+	frontdesk_text_tokenize(folded, &tokens);
+	t_array_init(&h.texts, 8);
+	h.model = model;
+	tok = array_get(&tokens, &count);
+	for (i = 0; i < count; i++)
+		frontdesk_model_match(model, tok + i, count - i, hit_cb, &h);
+	array_foreach_elem(&h.texts, t)
+		str_printfa(out, "%s|", t);
+	return str_c(out);
+}
+
+static void test_model_match(void)
+{
+	struct frontdesk_model *model = frontdesk_model_init();
+	const char *error;
+
+	test_begin("model rules and matching");
+	test_assert(frontdesk_model_add_string(model, "t",
+		"# comment\n"
+		"@language it\n"
+		"billing 2 fattur*   # stem\n"
+		"billing 1.5 addebito doppio\n"
+		"technical 1 non funziona\n"
+		"technical 1 modem\n"
+		"@language *\n"
+		"urgent 2 asap\n"
+		"billing -1 fatturato annuo\n", &error) == 0);
+	test_assert(frontdesk_model_rule_count(model) == 6);
+	test_assert(frontdesk_model_lang_idx(model, "it") == 1);
+	test_assert(frontdesk_model_rule(model, 0)->lang_idx == 1);
+	test_assert(frontdesk_model_rule(model, 4)->lang_idx == 0);
+	test_assert_strcmp(match_all(model, "La FATTURAZIONE: addebito doppio!"),
+			   "fattur*|addebito doppio|");
+	test_assert_strcmp(match_all(model, "Il modem non funziona ASAP"),
+			   "modem|non funziona|asap|");
+	test_assert_strcmp(match_all(model, "fatturato annuo"),
+			   "fattur*|fatturato annuo|");
+	/* a stem needs the whole stem; an exact word the whole word */
+	test_assert_strcmp(match_all(model, "fat modems addebito"), "");
+	test_end();
+	frontdesk_model_deinit(&model);
+}
+
+static void test_model_errors(void)
+{
+	static const struct {
+		const char *text, *error;
+	} tests[] = {
+		{ "billing 2\n", "t:1: expected" },
+		{ "\n\nBilling 2 x\n", "t:3: invalid need name 'Billing'" },
+		{ "billing heavy x\n", "t:1: invalid weight 'heavy'" },
+		{ "billing 0 x\n", "t:1: invalid weight '0'" },
+		{ "billing 99 x\n", "t:1: invalid weight '99'" },
+		{ "billing 1 ab*\n", "t:1: prefix 'ab*' needs at least 3" },
+		{ "billing 1 e-mail\n", "t:1: word 'e-mail' must be letters" },
+		{ "@language\n", "t:1: invalid language ''" },
+		{ "@frobnicate x\n", "t:1: unknown directive '@frobnicate'" },
+		{ "billing 1 a b c d e f g h i\n", "t:1: more than 8 words" },
+	};
+	struct frontdesk_model *model;
+	const char *error;
+	unsigned int i;
+
+	test_begin("model errors name file and line");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		model = frontdesk_model_init();
+		test_assert_idx(frontdesk_model_add_string(model, "t",
+			tests[i].text, &error) < 0, i);
+		test_assert_idx(str_begins(error, tests[i].error), i);
+		test_assert_idx(frontdesk_model_rule_count(model) == 0, i);
+		frontdesk_model_deinit(&model);
+	}
+	model = frontdesk_model_init();
+	test_assert(frontdesk_model_add_file(model, "/nonexistent/x.model",
+					     &error) < 0);
+	test_assert(strstr(error, "/nonexistent/x.model") != NULL);
+	frontdesk_model_deinit(&model);
+	test_end();
+}
+
+static void test_model_shipped(void)
+{
+	struct frontdesk_model *model = frontdesk_model_init();
+	const char *error = NULL;
+	const char *langs[] = { "it", "en", "de", "fr", "es", "pt" };
+	unsigned int i;
+
+	test_begin("shipped model loads, every language and need present");
+	test_assert(frontdesk_model_add_file(model, TEST_MODEL_PATH,
+					     &error) == 0);
+	if (error != NULL)
+		i_error("%s", error);
+	for (i = 0; i < N_ELEMENTS(langs); i++)
+		test_assert_idx(frontdesk_model_lang_idx(model, langs[i]) > 0, i);
+	test_assert(frontdesk_model_need_idx(model, "billing") >= 0);
+	test_assert(frontdesk_model_need_idx(model, "appointment") >= 0);
+	test_assert(frontdesk_model_need_idx(model, "urgent") >= 0);
+	test_assert(frontdesk_model_need_idx(model, "lang") >= 0);
+	test_end();
+	frontdesk_model_deinit(&model);
+}
+
+void test_model(void)
+{
+	test_model_match();
+	test_model_errors();
+	test_model_shipped();
+}

@@ -7,12 +7,14 @@
 #include "str.h"
 #include "strfuncs.h"
 #include "istream.h"
+#include "hash.h"
 #include "frontdesk-text.h"
 #include "frontdesk-model.h"
 #include "frontdesk-settings.h"
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <math.h>
 
 #define TRIE_NONE ((uint32_t)-1)
 
@@ -35,6 +37,8 @@ struct frontdesk_model {
 	ARRAY_TYPE(frontdesk_rule) rules;
 	ARRAY(struct trie_node) nodes;
 	ARRAY(struct rule_link) links;
+	/* "need<TAB>words" -> rule index + 1, to merge duplicates */
+	HASH_TABLE(char *, void *) rule_keys;
 };
 
 struct frontdesk_model *frontdesk_model_init(void)
@@ -57,6 +61,7 @@ struct frontdesk_model *frontdesk_model_init(void)
 	i_array_init(&model->nodes, 4096);
 	i_array_init(&model->links, 1024);
 	array_push_back(&model->nodes, &root);
+	hash_table_create(&model->rule_keys, pool, 1024, str_hash, strcmp);
 	return model;
 }
 
@@ -67,6 +72,7 @@ void frontdesk_model_deinit(struct frontdesk_model **_model)
 	if (model == NULL)
 		return;
 	*_model = NULL;
+	hash_table_destroy(&model->rule_keys);
 	array_free(&model->rules);
 	array_free(&model->nodes);
 	array_free(&model->links);
@@ -253,8 +259,8 @@ static int model_add_lines(struct frontdesk_model *model, const char *name,
 			   struct istream *input, const char **error_r)
 {
 	ARRAY_TYPE(frontdesk_rule) new_rules;
-	struct frontdesk_rule rule;
-	unsigned int lang_idx = 0, linenum = 0, i, first;
+	struct frontdesk_rule rule, *r;
+	unsigned int lang_idx = 0, linenum = 0, first;
 	const char *line, *error;
 	int ret = 0;
 
@@ -318,10 +324,37 @@ static int model_add_lines(struct frontdesk_model *model, const char *name,
 					   i_stream_get_error(input));
 		return -1;
 	}
+	/* The same words for the same need are one rule: a word shared by
+	   several languages (iban, gdpr) must not count once per language.
+	   Within a file the strongest weight wins and the rule applies to
+	   any language; a later file (the admin's) overrides the weight. */
 	first = array_count(&model->rules);
-	array_append_array(&model->rules, &new_rules);
-	for (i = first; i < array_count(&model->rules); i++)
-		trie_add_rule(model, i);
+	array_foreach_modifiable(&new_rules, r) {
+		const char *key = t_strdup_printf("%u\t%s", r->need_idx,
+						  r->text);
+		void *value = hash_table_lookup(model->rule_keys, key);
+		struct frontdesk_rule *old;
+
+		if (value != NULL) {
+			old = array_idx_modifiable(&model->rules,
+				POINTER_CAST_TO(value, unsigned int) - 1);
+			if (POINTER_CAST_TO(value, unsigned int) - 1 < first) {
+				old->weight = r->weight;
+				old->lang_idx = r->lang_idx;
+			} else {
+				if (old->lang_idx != r->lang_idx)
+					old->lang_idx = 0;
+				if (fabsf(r->weight) > fabsf(old->weight))
+					old->weight = r->weight;
+			}
+			continue;
+		}
+		array_push_back(&model->rules, r);
+		hash_table_insert(model->rule_keys,
+				  p_strdup(model->pool, key),
+				  POINTER_CAST(array_count(&model->rules)));
+		trie_add_rule(model, array_count(&model->rules) - 1);
+	}
 	return ret;
 }
 

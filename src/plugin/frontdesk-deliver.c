@@ -68,6 +68,8 @@ frontdesk_delivery_raw_mail(struct mail_deliver_context *ctx,
 	inputs[2] = NULL;
 	i_stream_seek(src, 0);
 	d->input = i_stream_create_concat(inputs);
+	/* the raw storage names its mailbox after the stream */
+	i_stream_set_name(d->input, "frontdesk-tagged");
 	i_stream_unref(&inputs[0]);
 
 	sender = ctx->mail_from == NULL ? "" :

@@ -19,7 +19,7 @@
 
 const char *frontdesk_plugin_version = DOVECOT_ABI_VERSION;
 /* the delivery hook only exists in lmtp and dovecot-lda */
-const char *frontdesk_plugin_binary_dependency = "lda lmtp";
+const char frontdesk_plugin_binary_dependency[] = "lda lmtp";
 
 struct event_category event_category_frontdesk = {
 	.name = "frontdesk",

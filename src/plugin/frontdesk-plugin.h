@@ -24,7 +24,7 @@ extern MODULE_CONTEXT_DEFINE(frontdesk_user_module, &mail_user_module_register);
 extern struct event_category event_category_frontdesk;
 
 extern const char *frontdesk_plugin_version;
-extern const char *frontdesk_plugin_binary_dependency;
+extern const char frontdesk_plugin_binary_dependency[];
 
 void frontdesk_plugin_init(struct module *module);
 void frontdesk_plugin_deinit(void);

@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""Delivers tests/data/demo/*.eml to a private Dovecot with frontdesk and
+shows, per message, where it was filed and how it was tagged."""
+import email.header
+import email.utils
+import glob
+import os
+import sys
+import textwrap
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+import fdtest  # noqa: E402
+
+SUPPORT = "support@example.com"
+
+
+def decode(value):
+    if value is None:
+        return ""
+    try:
+        return str(email.header.make_header(email.header.decode_header(value)))
+    except Exception:
+        return value
+
+
+def cut(s, n):
+    s = " ".join(s.split())
+    return s if len(s) <= n else s[:n - 1] + "…"
+
+
+def main():
+    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, "tests", "data", "demo")
+    files = sorted(glob.glob(os.path.join(src, "*.eml")))
+    if not files:
+        raise SystemExit("demo: no sample mails in tests/data/demo")
+    users = {SUPPORT: {"password": "demo", "frontdesk_enabled": "yes"}}
+    with fdtest.Dovecot(users=users, load_frontdesk=True,
+                        plugin_settings={"frontdesk_model": fdtest.DEFAULT_MODEL},
+                        name="demo") as dc:
+        print("Private Dovecot %s running in %s (LMTP 127.0.0.1:%d, IMAP 127.0.0.1:%d)"
+              % (dc.version if hasattr(dc, "version") else "2.3", dc.dir,
+                 dc.lmtp_port, dc.imap_port))
+        failures = 0
+        with dc.lmtp() as lmtp:
+            for path in files:
+                with open(path, "rb") as f:
+                    data = f.read()
+                res = lmtp.send([SUPPORT], data,
+                                mail_from=sender_of(data) or "customer@example.org")
+                if not res.ok:
+                    failures += 1
+                    print("  %s: LMTP %s" % (os.path.basename(path), res.data))
+        stored = dc.all_messages(SUPPORT)
+        print()
+        rows = []
+        for m in stored:
+            need = m.header("X-Frontdesk-Need") or "-"
+            office = m.header("X-Frontdesk-Office") or "-"
+            score = (m.header("X-Frontdesk-Score") or "").split(" ")[0] or "-"
+            rows.append((
+                cut(email.utils.parseaddr(decode(m.header("From")))[1], 26),
+                cut(decode(m.header("Subject")), 38),
+                m.folder, cut(" ".join(sorted(m.keywords - {"$Recent"})) or "-", 24),
+                cut(need, 22), cut(office, 14), score))
+        rows.sort(key=lambda r: (r[2], r[3]))
+        head = ("sender", "subject", "folder", "keywords", "need", "office", "conf")
+        widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
+        line = "  ".join("%-*s" % (w, h) for w, h in zip(widths, head))
+        print(line)
+        print("-" * len(line))
+        for r in rows:
+            print("  ".join("%-*s" % (w, v) for w, v in zip(widths, r)))
+        print()
+        by_folder = {}
+        for m in stored:
+            by_folder[m.folder] = by_folder.get(m.folder, 0) + 1
+        urgent = sum(1 for m in stored if "urgent" in m.keywords)
+        unsure = sum(1 for m in stored if "unsure" in m.keywords)
+        print("Summary: %d mails delivered, %d stored (%s), %d urgent, %d unsure, "
+              "%d delivery failures." % (
+                  len(files), len(stored),
+                  ", ".join("%s %d" % kv for kv in sorted(by_folder.items())),
+                  urgent, unsure, failures))
+        logs = [l for l in dc.log().splitlines() if "frontdesk:" in l]
+        print("\nLast frontdesk log lines:")
+        for l in logs[-3:]:
+            print("  " + textwrap.shorten(l, 150))
+    print("\nDovecot stopped; its directory was removed.")
+    return 1 if failures or len(stored) != len(files) else 0
+
+
+def sender_of(data):
+    msg = email.message_from_bytes(data)
+    rp = msg.get("Return-Path")
+    if rp is not None:
+        addr = email.utils.parseaddr(rp)[1]
+        return addr  # "" for the null sender <>
+    return email.utils.parseaddr(msg.get("From", ""))[1] or None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

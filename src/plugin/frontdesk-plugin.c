@@ -58,6 +58,10 @@ static void frontdesk_mail_user_created(struct mail_user *user)
 	struct frontdesk_settings *set;
 	const char *error, *enabled;
 
+	/* internal users (the raw mail user of LMTP and of our own tagged
+	   copy, shared namespace owners) receive no mail */
+	if (user->autocreated)
+		return;
 	/* disabled users cost one lookup and see nothing of frontdesk */
 	enabled = mail_user_plugin_getenv(user, "frontdesk_enabled");
 	if (enabled == NULL || *enabled == '\0')

@@ -83,9 +83,9 @@ def main():
                   ", ".join("%s %d" % kv for kv in sorted(by_folder.items())),
                   urgent, unsure, failures))
         logs = [l for l in dc.log().splitlines() if "frontdesk:" in l]
-        print("\nLast frontdesk log lines:")
+        print("\nLast frontdesk log lines (one per delivery):")
         for l in logs[-3:]:
-            print("  " + textwrap.shorten(l, 150))
+            print("  " + textwrap.shorten(l[l.index("frontdesk:"):], 150))
     print("\nDovecot stopped; its directory was removed.")
     return 1 if failures or len(stored) != len(files) else 0
 

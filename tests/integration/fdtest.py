@@ -318,9 +318,35 @@ class Dovecot:
                 os.symlink(os.path.join(SYSTEM_MODULE_DIR, fn),
                            os.path.join(mdir, fn))
         if self.frontdesk_loaded:
-            os.symlink(os.path.abspath(self.module_path),
-                       os.path.join(mdir, MODULE_NAME))
+            # a copy, like the model below: the checkout may sit in a
+            # directory the Dovecot processes cannot enter (mktemp -d is 0700)
+            shutil.copy(os.path.abspath(self.module_path),
+                        os.path.join(mdir, MODULE_NAME))
         self.module_dir = mdir
+        self._copy_data_files()
+
+    def _copy_data_files(self):
+        """Model and rule files are read by lmtp as the mail user: give it
+        readable copies inside the instance directory."""
+        ddir = os.path.join(self.dir, "data")
+        os.makedirs(ddir, exist_ok=True)
+        os.chmod(ddir, 0o755)
+
+        def copy(path):
+            if not path or not os.path.isfile(path):
+                return path
+            dest = os.path.join(ddir, "%d-%s" % (len(os.listdir(ddir)),
+                                                 os.path.basename(path)))
+            shutil.copy(path, dest)
+            os.chmod(dest, 0o644)
+            return dest
+
+        for key in ("frontdesk_model", "frontdesk_rules"):
+            if key in self.plugin_settings:
+                self.plugin_settings[key] = copy(self.plugin_settings[key])
+            for spec in self.users.values():
+                if key in spec:
+                    spec[key] = copy(spec[key])
 
     def _write_users(self):
         lines = []

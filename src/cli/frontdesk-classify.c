@@ -15,6 +15,7 @@
 #include "frontdesk-classify.h"
 #include "frontdesk-tags.h"
 #include "frontdesk-config.h"
+#include "frontdesk-guard.h"
 
 #include <stdio.h>
 #include <fcntl.h>
@@ -62,7 +63,8 @@ static void json_str(string_t *out, const char *key, const char *value)
 
 static void
 print_result(struct cli *cli, const char *id_key, const char *id,
-	     const struct frontdesk_classification *r)
+	     const struct frontdesk_classification *r,
+	     const char *ack_reason)
 {
 	string_t *out = t_str_new(512);
 	ARRAY_TYPE(const_string) kws;
@@ -70,12 +72,16 @@ print_result(struct cli *cli, const char *id_key, const char *id,
 	unsigned int i;
 
 	if (cli->mode == OUTPUT_HUMAN) {
-		str_printfa(out, "%-28s %-12s %-5s %4.2f %-3s %-3s %-3s %s\n",
+		str_printfa(out, "%-28s %-12s %-5s %4.2f %-3s %-3s %-3s %-20s %s\n",
 			    t_strcut(id, '\0'),
 			    r->need[0] == '\0' ? "-" : r->need,
 			    frontdesk_office_name(r->office), r->confidence,
 			    r->urgent ? "URG" : "", r->unsure ? "?" : "",
-			    r->language, r->explanation);
+			    r->language, ack_reason == NULL ? "-" :
+			    t_strconcat(strcmp(ack_reason, "ok") == 0 ?
+					"yes" : "no:", strcmp(ack_reason, "ok") == 0 ?
+					"" : ack_reason, NULL),
+			    r->explanation);
 		fputs(str_c(out), stdout);
 		return;
 	}
@@ -112,9 +118,45 @@ print_result(struct cli *cli, const char *id_key, const char *id,
 	str_append(out, "],");
 	json_str(out, "folder", r->office == FRONTDESK_OFFICE_BACK ?
 		 cli->set->folder_back : cli->set->folder_front);
+	if (ack_reason != NULL) {
+		str_printfa(out, "\"ack\":{\"send\":%s,\"reason\":\"%s\"},",
+			    strcmp(ack_reason, "ok") == 0 ? "true" : "false",
+			    ack_reason);
+	}
 	str_truncate(out, str_len(out) - 1);
 	str_append(out, "}\n");
 	fputs(str_c(out), stdout);
+}
+
+static const char *header_addr(const struct frontdesk_view *view,
+			       const char *name)
+{
+	const char *v = frontdesk_view_header(view, name), *lt, *gt;
+
+	if (v == NULL)
+		return NULL;
+	lt = strchr(v, '<');
+	gt = lt == NULL ? NULL : strchr(lt, '>');
+	if (lt != NULL && gt != NULL)
+		return t_strdup_until(lt + 1, gt);
+	return t_str_trim(v, " \t");
+}
+
+/* The envelope as the delivery would see it: --from/--to, else what the
+   MTA recorded in Return-Path and Delivered-To, else To. */
+static void cli_set_envelope(struct cli *cli, struct frontdesk_view *view)
+{
+	const char *from = cli->env_from, *to = cli->env_to;
+
+	if (from == NULL)
+		from = header_addr(view, "Return-Path");
+	if (from == NULL)
+		from = view->from_addr;
+	if (to == NULL)
+		to = header_addr(view, "Delivered-To");
+	if (to == NULL && array_count(&view->recipients) > 0)
+		to = array_idx_elem(&view->recipients, 0);
+	frontdesk_view_set_envelope(view, from, to, NULL);
 }
 
 static int classify_stream(struct cli *cli, const char *name,
@@ -133,10 +175,12 @@ static int classify_stream(struct cli *cli, const char *name,
 		i_error("%s: %s", name, error);
 		cli->exit_code = 1;
 	} else {
-		frontdesk_view_set_envelope(view, cli->env_from, cli->env_to,
-					    NULL);
+		const char *reason;
+
+		cli_set_envelope(cli, view);
 		frontdesk_classify(cli->model, cli->set, view, pool, &result);
-		print_result(cli, "file", name, &result);
+		(void)frontdesk_guard_check(&cli->set->guard, view, &reason);
+		print_result(cli, "file", name, &result, reason);
 		cli->messages++;
 	}
 	pool_unref(&pool);
@@ -289,7 +333,7 @@ static void classify_jsonl(struct cli *cli)
 				pool = pool_alloconly_create("jsonl", 4096);
 				frontdesk_classify_text(cli->model, cli->set,
 					subject, body, lang, pool, &result);
-				print_result(cli, "id", id, &result);
+				print_result(cli, "id", id, &result, NULL);
 				pool_unref(&pool);
 				cli->messages++;
 			}
@@ -396,9 +440,9 @@ static int cli_main(int argc, char *argv[])
 	cli.set = set;
 	cli.model = model;
 	if (cli.mode == OUTPUT_HUMAN) {
-		printf("%-28s %-12s %-5s %-4s %-3s %-3s %-3s %s\n", "message",
-		       "need", "office", "conf", "urg", "uns", "lng",
-		       "explanation");
+		printf("%-28s %-12s %-5s %-4s %-3s %-3s %-3s %-20s %s\n",
+		       "message", "need", "office", "conf", "urg", "uns", "lng",
+		       "ack", "explanation");
 	}
 	if (jsonl)
 		classify_jsonl(&cli);

@@ -7,9 +7,11 @@
 #include "str.h"
 #include "strnum.h"
 #include "settings-parser.h"
+#include "frontdesk-guard.h"
 #include "frontdesk-settings.h"
 
 #include <ctype.h>
+#include <regex.h>
 
 #ifndef FRONTDESK_MODEL_PATH
 #  define FRONTDESK_MODEL_PATH "/usr/share/frontdesk/frontdesk.model"
@@ -201,6 +203,65 @@ static int parse_needs(struct setting_ctx *ctx, struct frontdesk_settings *set)
 	return 0;
 }
 
+static int parse_guard(struct setting_ctx *ctx, struct frontdesk_settings *set)
+{
+	struct frontdesk_guard_settings *g = &set->guard;
+	const char *const *items, *value;
+	regex_t re;
+	int err;
+
+	p_array_init(&g->addresses, ctx->pool, 4);
+	items = t_strsplit_spaces(get(ctx, "frontdesk_addresses", ""), " ,");
+	for (; *items != NULL; items++) {
+		if (strchr(*items, '@') == NULL) {
+			ctx->error = t_strdup_printf("frontdesk_addresses: '%s' "
+				"is not an address", *items);
+			return -1;
+		}
+		value = p_strdup(ctx->pool, t_str_lcase(*items));
+		array_push_back(&g->addresses, &value);
+	}
+	value = get(ctx, "frontdesk_ack_message_id_domain", "");
+	if (*value == '\0' && array_count(&g->addresses) > 0)
+		value = strrchr(array_idx_elem(&g->addresses, 0), '@') + 1;
+	g->message_id_domain = *value == '\0' ? NULL :
+		p_strdup(ctx->pool, t_str_lcase(value));
+
+	value = get(ctx, "frontdesk_ack_ignore_senders", "");
+	if (*value != '\0') {
+		err = regcomp(&re, value, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+		if (err != 0) {
+			char buf[256];
+
+			regerror(err, &re, buf, sizeof(buf));
+			ctx->error = t_strdup_printf(
+				"frontdesk_ack_ignore_senders: '%s': %s",
+				value, buf);
+			return -1;
+		}
+		regfree(&re);
+		g->ignore_senders = p_strdup(ctx->pool, value);
+	}
+	p_array_init(&g->spam_headers, ctx->pool, 8);
+	items = t_strsplit_spaces(get(ctx, "frontdesk_ack_spam_headers",
+		FRONTDESK_GUARD_DEFAULT_SPAM_HEADERS), " ");
+	for (; *items != NULL; items++) {
+		if (strchr(*items, ':') == NULL || **items == ':') {
+			ctx->error = t_strdup_printf(
+				"frontdesk_ack_spam_headers: '%s' must be "
+				"Header:value", *items);
+			return -1;
+		}
+		value = p_strdup(ctx->pool, *items);
+		array_push_back(&g->spam_headers, &value);
+	}
+	value = get(ctx, "frontdesk_trusted_authserv_id", "");
+	g->trusted_authserv_id = *value == '\0' ? NULL :
+		p_strdup(ctx->pool, value);
+	return get_bool(ctx, "frontdesk_ack_check_recipient", TRUE,
+			&g->check_recipient);
+}
+
 static bool keyword_prefix_valid(const char *prefix)
 {
 	/* IMAP atom characters only: no specials, no '\' (system flags) */
@@ -245,7 +306,8 @@ int frontdesk_settings_parse(pool_t pool, frontdesk_getenv_func_t *getenv_func,
 		     4*1024*1024, &set->limits.max_body_bytes) < 0 ||
 	    get_size(&ctx, "frontdesk_max_headers",
 		     FRONTDESK_VIEW_DEFAULT_MAX_HEADERS, 16, 10000,
-		     &headers) < 0) {
+		     &headers) < 0 ||
+	    parse_guard(&ctx, set) < 0) {
 		*error_r = ctx.error;
 		return -1;
 	}

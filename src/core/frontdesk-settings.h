@@ -3,6 +3,7 @@
 
 #include "array.h"
 #include "frontdesk-view.h"
+#include "frontdesk-guard.h"
 
 enum frontdesk_office {
 	FRONTDESK_OFFICE_FRONT = 0,
@@ -36,6 +37,8 @@ struct frontdesk_settings {
 	bool add_headers;
 	const char *default_language;
 	struct frontdesk_view_limits limits;
+	/* who must never get an acknowledgment */
+	struct frontdesk_guard_settings guard;
 };
 
 /* Looks up a setting by its full name ("frontdesk_enabled"); NULL when

@@ -215,6 +215,13 @@ static void view_part_start(struct view_parse_ctx *ctx,
 	ctx->cur_use = FALSE;
 	ctx->cur_html = FALSE;
 	ctx->view->mime_parts++;
+	if (ct != NULL &&
+	    (strcasecmp(ct, "message/delivery-status") == 0 ||
+	     strcasecmp(ct, "message/global-delivery-status") == 0 ||
+	     strcasecmp(ct, "message/feedback-report") == 0 ||
+	     strcasecmp(ct, "message/disposition-notification") == 0 ||
+	     strcasecmp(ct, "text/rfc822-headers") == 0))
+		ctx->view->report_part = TRUE;
 	if ((part->flags & MESSAGE_PART_FLAG_MULTIPART) != 0 ||
 	    (part->flags & MESSAGE_PART_FLAG_MESSAGE_RFC822) != 0)
 		return;

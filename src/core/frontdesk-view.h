@@ -78,6 +78,9 @@ struct frontdesk_view {
 	bool truncated:1;
 	/* The text came from HTML (no text/plain part). */
 	bool from_html:1;
+	/* A MIME part is a machine report (delivery-status, feedback-report,
+	   disposition-notification, rfc822-headers). */
+	bool report_part:1;
 	/* The input stream failed (I/O error, not a malformed message). */
 	bool read_error:1;
 };

@@ -12,6 +12,7 @@ int main(void)
 		test_model,
 		test_settings,
 		test_classify,
+		test_guard,
 		NULL
 	};
 	return test_run(test_functions);

@@ -8,5 +8,6 @@ void test_text(void);
 void test_model(void);
 void test_classify(void);
 void test_settings(void);
+void test_guard(void);
 
 #endif

@@ -1,0 +1,54 @@
+#ifndef FRONTDESK_GUARD_H
+#define FRONTDESK_GUARD_H
+
+#include "array.h"
+
+struct frontdesk_view;
+
+/* Machine mail must never be acknowledged (RFC 3834, RFC 5230): bounces,
+   auto-replies, lists, bulk, spam, reports, our own mail coming back. The
+   guard is pure: it looks at one message. Rate limits and "already acked"
+   need state and live with the plugin. */
+
+struct frontdesk_guard_settings {
+	/* Our own addresses (support address and aliases), lowercase. The
+	   envelope recipient and original recipient count as ours too. */
+	ARRAY_TYPE(const_string) addresses;
+	/* Domain of our acknowledgments' Message-IDs (loop detection). */
+	const char *message_id_domain;
+	/* Extra system senders: POSIX extended regex on the whole address,
+	   case-insensitive; NULL = none. */
+	const char *ignore_senders;
+	/* "Header:value-prefix" pairs whose presence is a spam verdict. */
+	ARRAY_TYPE(const_string) spam_headers;
+	/* authserv-id whose Authentication-Results we trust; NULL = none. */
+	const char *trusted_authserv_id;
+	/* RFC 5230 check that one of our addresses is in To/Cc/Bcc/Resent-*. */
+	bool check_recipient;
+};
+
+/* The default spam verdict headers: SpamAssassin and rspamd. */
+#define FRONTDESK_GUARD_DEFAULT_SPAM_HEADERS \
+	"X-Spam-Flag:yes X-Spam-Status:yes X-Spam:yes " \
+	"X-Rspamd-Action:reject X-Rspamd-Action:add?header " \
+	"X-Rspamd-Action:rewrite?subject X-Rspamd-Action:soft?reject"
+
+/* Prefix of the local part of our acknowledgments' Message-IDs. */
+#define FRONTDESK_ACK_MSGID_PREFIX "frontdesk."
+
+/* Canonical form of a sender address for limits and comparisons:
+   lowercase, SRS0/SRS1 and BATV (prvs=) undone, +detail removed. */
+const char *frontdesk_address_canonical(const char *address);
+
+/* Returns TRUE if an acknowledgment may be sent. reason_r is a short token
+   ("null-sender", "auto-submitted", ... or "ok") for logs and headers. */
+bool frontdesk_guard_check(const struct frontdesk_guard_settings *set,
+			   const struct frontdesk_view *view,
+			   const char **reason_r);
+
+/* Is this a reply to one of our acknowledgments (In-Reply-To/References
+   carry our Message-ID)? Then it belongs to an existing ticket. */
+bool frontdesk_guard_is_reply_to_ack(const struct frontdesk_guard_settings *set,
+				     const struct frontdesk_view *view);
+
+#endif

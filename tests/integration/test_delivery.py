@@ -81,9 +81,9 @@ def dc(frontdesk_built):
 
 # ---- helpers -------------------------------------------------------------------
 
-def deliver(dc, user, subject, body, via="lmtp", **kw):
-    """Deliver one message; its single stored copy."""
-    data, msgid = make_message(subject, body, to=user, **kw)
+def submit(dc, user, data, via="lmtp"):
+    """Deliver data to user over LMTP or dovecot-lda; assert it succeeded
+    (250 within DELIVERY_BOUND, or LDA exit 0)."""
     if via == "lmtp":
         res = dc.deliver_lmtp([user], data)
         assert res.code(user) == 250, res
@@ -91,6 +91,12 @@ def deliver(dc, user, subject, body, via="lmtp", **kw):
     else:
         p = dc.deliver_lda(user, data)
         assert p.returncode == 0, p.stderr
+
+
+def deliver(dc, user, subject, body, via="lmtp", **kw):
+    """Deliver one message; its single stored copy."""
+    data, msgid = make_message(subject, body, to=user, **kw)
+    submit(dc, user, data, via)
     copies = dc.find(user, msgid)
     assert len(copies) == 1, "stored %d times: %r" % (
         len(copies), [(c.folder, c.uid) for c in copies])
@@ -407,13 +413,7 @@ def dc_failopen(frontdesk_built):
 def _deliver_fail_open(inst, user, via="lmtp"):
     mark = inst.log_mark()
     data, msgid = make_message(*BILLING, to=user)
-    if via == "lmtp":
-        res = inst.deliver_lmtp([user], data)
-        assert res.code(user) == 250, res
-        assert res.elapsed < DELIVERY_BOUND
-    else:
-        p = inst.deliver_lda(user, data)
-        assert p.returncode == 0, p.stderr
+    submit(inst, user, data, via)
     with inst.imap(user) as m:
         inbox = [x for x in inst.fetch_all(user, "INBOX", m)
                  if x.message_id == msgid]

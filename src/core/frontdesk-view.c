@@ -58,6 +58,17 @@ view_clean(pool_t pool, const unsigned char *data, size_t size, size_t max)
 	len = str_len(valid);
 	out = str_new(pool, I_MIN(len, max) + 1);
 	for (i = 0; i < len; i++) {
+		if (p[i] == '\r' || p[i] == '\n') {
+			/* unfolding removes the line break only */
+			size_t j = i;
+
+			while (j < len && (p[j] == '\r' || p[j] == '\n'))
+				j++;
+			if (j < len && (p[j] == ' ' || p[j] == '\t')) {
+				i = j - 1;
+				continue;
+			}
+		}
 		if (p[i] < 0x20 || p[i] == 0x7f) {
 			if (str_len(out) > 0 &&
 			    str_data(out)[str_len(out)-1] != ' ')

@@ -8,10 +8,20 @@
 #include "strnum.h"
 #include "settings-parser.h"
 #include "frontdesk-guard.h"
+#include "frontdesk-ticket.h"
+#include "frontdesk-hours.h"
+#include "frontdesk-ack.h"
 #include "frontdesk-settings.h"
 
 #include <ctype.h>
 #include <regex.h>
+
+#ifndef FRONTDESK_TEMPLATE_DIR
+#  define FRONTDESK_TEMPLATE_DIR "/usr/share/frontdesk/templates"
+#endif
+#ifndef FRONTDESK_SENDER_PATH
+#  define FRONTDESK_SENDER_PATH "/usr/lib/frontdesk/frontdesk-sender"
+#endif
 
 #ifndef FRONTDESK_MODEL_PATH
 #  define FRONTDESK_MODEL_PATH "/usr/share/frontdesk/frontdesk.model"
@@ -262,6 +272,148 @@ static int parse_guard(struct setting_ctx *ctx, struct frontdesk_settings *set)
 			&g->check_recipient);
 }
 
+static int get_uint(struct setting_ctx *ctx, const char *key, unsigned int def,
+		    unsigned int max, unsigned int *value_r)
+{
+	const char *value = get(ctx, key, NULL);
+
+	if (value == NULL || *value == '\0') {
+		*value_r = def;
+		return 0;
+	}
+	if (str_to_uint(value, value_r) < 0 || *value_r > max) {
+		ctx->error = t_strdup_printf(
+			"%s: '%s' is not a whole number from 0 to %u", key,
+			value, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_duration(struct setting_ctx *ctx, const char *key,
+			const char *def, unsigned int *secs_r)
+{
+	const char *value = get(ctx, key, def), *error;
+
+	if (*value == '\0')
+		value = def;
+	if (frontdesk_hours_parse_duration(value, secs_r, &error) < 0) {
+		ctx->error = t_strdup_printf("%s: %s", key, error);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_time(struct setting_ctx *ctx, const char *key, const char *def,
+		    unsigned int *secs_r)
+{
+	const char *value = get(ctx, key, def), *error;
+
+	if (*value == '\0')
+		value = def;
+	if (settings_get_time(value, secs_r, &error) < 0) {
+		ctx->error = t_strdup_printf("%s: %s", key, error);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_ack(struct setting_ctx *ctx, struct frontdesk_settings *set)
+{
+	struct frontdesk_ack_settings *a = &set->ack;
+	struct frontdesk_hours *hours;
+	const char *value, *error;
+
+	value = get(ctx, "frontdesk_ack", "yes");
+	if (strcasecmp(value, "yes") == 0 || *value == '\0')
+		a->mode = FRONTDESK_ACK_YES;
+	else if (strcasecmp(value, "no") == 0)
+		a->mode = FRONTDESK_ACK_NO;
+	else if (strcasecmp(value, "shadow") == 0)
+		a->mode = FRONTDESK_ACK_SHADOW;
+	else {
+		ctx->error = t_strdup_printf("frontdesk_ack: '%s' is not "
+					     "yes, no or shadow", value);
+		return -1;
+	}
+	value = get(ctx, "frontdesk_ack_from", "");
+	if (*value != '\0' && (strchr(value, '@') == NULL ||
+				strpbrk(value, " <>\"\r\n") != NULL)) {
+		ctx->error = t_strdup_printf("frontdesk_ack_from: '%s' is not "
+			"a plain address (the name goes in "
+			"frontdesk_ack_from_name)", value);
+		return -1;
+	}
+	a->from = p_strdup(ctx->pool, t_str_lcase(value));
+	a->company = p_strdup(ctx->pool,
+		get(ctx, "frontdesk_company", "Customer Support"));
+	a->from_name = p_strdup(ctx->pool,
+		get(ctx, "frontdesk_ack_from_name", a->company));
+	a->templates_dir = p_strdup(ctx->pool,
+		get(ctx, "frontdesk_templates", FRONTDESK_TEMPLATE_DIR));
+	value = get(ctx, "frontdesk_ack_return_path", "null");
+	if (strcmp(value, "null") == 0 || strcmp(value, "<>") == 0)
+		a->null_return_path = TRUE;
+	else if (strcmp(value, "from") == 0)
+		a->null_return_path = FALSE;
+	else {
+		ctx->error = t_strdup_printf("frontdesk_ack_return_path: '%s' "
+			"is not null or from", value);
+		return -1;
+	}
+	a->state_dir = p_strdup(ctx->pool, get(ctx, "frontdesk_state_dir", ""));
+	a->dict_uri = p_strdup(ctx->pool, get(ctx, "frontdesk_ack_dict", ""));
+	a->ticket_prefix = p_strdup(ctx->pool,
+		get(ctx, "frontdesk_ticket_prefix", "FD"));
+	if (!frontdesk_ticket_prefix_valid(a->ticket_prefix)) {
+		ctx->error = t_strdup_printf("frontdesk_ticket_prefix: '%s' "
+			"must be 1 to %d letters or digits", a->ticket_prefix,
+			FRONTDESK_TICKET_MAX_PREFIX);
+		return -1;
+	}
+	a->secret_file = p_strdup(ctx->pool,
+		get(ctx, "frontdesk_ticket_secret_file", ""));
+	a->sender_path = p_strdup(ctx->pool,
+		get(ctx, "frontdesk_sender_path", FRONTDESK_SENDER_PATH));
+	a->dkim_key = p_strdup(ctx->pool, get(ctx, "frontdesk_dkim_key", ""));
+	a->dkim_domain = p_strdup(ctx->pool,
+		get(ctx, "frontdesk_dkim_domain", ""));
+	a->dkim_selector = p_strdup(ctx->pool,
+		get(ctx, "frontdesk_dkim_selector", ""));
+	if (*a->dkim_key != '\0' &&
+	    (*a->dkim_domain == '\0' || *a->dkim_selector == '\0')) {
+		ctx->error = "frontdesk_dkim_key needs frontdesk_dkim_domain "
+			"and frontdesk_dkim_selector";
+		return -1;
+	}
+	if (frontdesk_hours_parse(ctx->pool,
+			get(ctx, "frontdesk_business_hours",
+			    FRONTDESK_DEFAULT_BUSINESS_HOURS),
+			get(ctx, "frontdesk_holidays", ""),
+			get(ctx, "frontdesk_timezone", ""),
+			&hours, &error) < 0) {
+		ctx->error = t_strdup_printf("frontdesk_business_hours, "
+			"frontdesk_holidays or frontdesk_timezone: %s", error);
+		return -1;
+	}
+	a->hours = hours;
+	if (get_uint(ctx, "frontdesk_ack_sender_limit", 3, 1000000,
+		     &a->sender_limit) < 0 ||
+	    get_uint(ctx, "frontdesk_ack_global_limit", 300, 100000000,
+		     &a->global_limit) < 0 ||
+	    get_uint(ctx, "frontdesk_ack_subject_max",
+		     FRONTDESK_ACK_DEFAULT_SUBJECT_MAX, 200,
+		     &a->subject_max) < 0 ||
+	    get_time(ctx, "frontdesk_ack_retry_lifetime", "2d",
+		     &a->retry_lifetime_secs) < 0 ||
+	    get_duration(ctx, "frontdesk_response_time", "8h",
+			 &a->response_secs) < 0 ||
+	    get_duration(ctx, "frontdesk_response_time_urgent", "2h",
+			 &a->urgent_response_secs) < 0)
+		return -1;
+	return 0;
+}
+
 static bool keyword_prefix_valid(const char *prefix)
 {
 	/* IMAP atom characters only: no specials, no '\' (system flags) */
@@ -307,7 +459,8 @@ int frontdesk_settings_parse(pool_t pool, frontdesk_getenv_func_t *getenv_func,
 	    get_size(&ctx, "frontdesk_max_headers",
 		     FRONTDESK_VIEW_DEFAULT_MAX_HEADERS, 16, 10000,
 		     &headers) < 0 ||
-	    parse_guard(&ctx, set) < 0) {
+	    parse_guard(&ctx, set) < 0 ||
+	    parse_ack(&ctx, set) < 0) {
 		*error_r = ctx.error;
 		return -1;
 	}
@@ -345,4 +498,14 @@ frontdesk_settings_find_need(const struct frontdesk_settings *set,
 const char *frontdesk_office_name(enum frontdesk_office office)
 {
 	return office == FRONTDESK_OFFICE_BACK ? "back" : "front";
+}
+
+const char *frontdesk_ack_mode_name(enum frontdesk_ack_mode mode)
+{
+	switch (mode) {
+	case FRONTDESK_ACK_NO: return "no";
+	case FRONTDESK_ACK_YES: return "yes";
+	case FRONTDESK_ACK_SHADOW: return "shadow";
+	}
+	i_unreached();
 }

@@ -21,6 +21,49 @@ ARRAY_DEFINE_TYPE(frontdesk_need_def, struct frontdesk_need_def);
 	"privacy:back sales:front information:front complaint:front " \
 	"appointment:front"
 
+enum frontdesk_ack_mode {
+	FRONTDESK_ACK_NO = 0,
+	FRONTDESK_ACK_YES,
+	/* decide everything, record the verdict in a header, send nothing */
+	FRONTDESK_ACK_SHADOW,
+};
+
+struct frontdesk_hours;
+
+/* Office hours of a small support desk; admins set their own. */
+#define FRONTDESK_DEFAULT_BUSINESS_HOURS "mon-fri 09:00-17:00"
+
+struct frontdesk_ack_settings {
+	enum frontdesk_ack_mode mode;
+	/* From: address ("" = the first of frontdesk_addresses, else the
+	   address the mail was delivered to) and display name */
+	const char *from;
+	const char *from_name;
+	const char *company;
+	const char *templates_dir;
+	/* envelope sender of acks: <> (TRUE) or the From address */
+	bool null_return_path;
+	/* "" = ~/.frontdesk of the support mailbox */
+	const char *state_dir;
+	/* Dovecot dict URI for shared state ("" = files in state_dir) */
+	const char *dict_uri;
+	const char *ticket_prefix;
+	/* "" = <state_dir>/secret, created on first use */
+	const char *secret_file;
+	/* acks per sender per day, and overall per minute (0 = no limit) */
+	unsigned int sender_limit;
+	unsigned int global_limit;
+	unsigned int subject_max;
+	/* how long an ack that cannot be sent is retried */
+	unsigned int retry_lifetime_secs;
+	const char *sender_path;
+	/* when the customer can expect an answer */
+	const struct frontdesk_hours *hours;
+	unsigned int response_secs, urgent_response_secs;
+	/* DKIM ("" = no signature) */
+	const char *dkim_key, *dkim_domain, *dkim_selector;
+};
+
 struct frontdesk_settings {
 	bool enabled;
 	const char *folder_front;
@@ -39,6 +82,7 @@ struct frontdesk_settings {
 	struct frontdesk_view_limits limits;
 	/* who must never get an acknowledgment */
 	struct frontdesk_guard_settings guard;
+	struct frontdesk_ack_settings ack;
 };
 
 /* Looks up a setting by its full name ("frontdesk_enabled"); NULL when
@@ -59,5 +103,6 @@ const struct frontdesk_need_def *
 frontdesk_settings_find_need(const struct frontdesk_settings *set,
 			     const char *name);
 const char *frontdesk_office_name(enum frontdesk_office office);
+const char *frontdesk_ack_mode_name(enum frontdesk_ack_mode mode);
 
 #endif

@@ -14,6 +14,7 @@ int main(void)
 		test_classify,
 		test_guard,
 		test_ack,
+		test_hours,
 		NULL
 	};
 	return test_run(test_functions);

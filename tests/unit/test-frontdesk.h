@@ -10,5 +10,6 @@ void test_classify(void);
 void test_settings(void);
 void test_guard(void);
 void test_ack(void);
+void test_hours(void);
 
 #endif

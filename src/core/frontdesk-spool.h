@@ -1,0 +1,50 @@
+#ifndef FRONTDESK_SPOOL_H
+#define FRONTDESK_SPOOL_H
+
+/* The acknowledgment spool: a Maildir-like directory (tmp/, queue/,
+   failed/) of files that each hold one composed acknowledgment and how to
+   send it. The delivery writes an entry (fsync'd, renamed into queue/:
+   durable before the delivery reports success) and leaves; the
+   frontdesk-sender program sends, retries with backoff and gives up after
+   the entry's lifetime. So the relay's health never delays a delivery and
+   an ack that cannot go out now is not lost. Shared by the plugin and the
+   sender; no clock inside (times are passed in). */
+
+#define FRONTDESK_SPOOL_MAGIC "frontdesk-spool 1"
+/* Retries after 5 s, 10 s, 20 s, ... at most every 15 minutes: fast
+   enough for a relay restart, slow enough not to hammer a broken one. */
+#define FRONTDESK_SPOOL_FIRST_RETRY_SECS 5
+#define FRONTDESK_SPOOL_MAX_RETRY_SECS (15*60)
+/* An entry is one acknowledgment: a few KB, DKIM included. */
+#define FRONTDESK_SPOOL_MAX_SIZE (1024*1024)
+
+struct frontdesk_spool_entry {
+	/* file name in queue/ */
+	const char *name;
+	time_t created, expires, next_try;
+	unsigned int attempts;
+	/* envelope: mail_from "" = null sender <> */
+	const char *mail_from, *rcpt_to;
+	const char *ticket;
+	/* smtp-submit settings of the delivering process */
+	const char *hostname, *submission_host, *sendmail_path;
+	unsigned int submission_timeout;
+	const char *last_error;
+	const unsigned char *message;
+	size_t message_size;
+};
+
+/* Creates tmp/, queue/ and failed/ if needed. */
+int frontdesk_spool_mkdirs(const char *spool_dir, const char **error_r);
+/* Writes entry->name into queue/ atomically (tmp/ + fsync + rename). An
+   existing entry of that name is replaced. */
+int frontdesk_spool_write(const char *spool_dir,
+			  const struct frontdesk_spool_entry *entry,
+			  bool fsync_data, const char **error_r);
+int frontdesk_spool_read(pool_t pool, const char *spool_dir, const char *name,
+			 struct frontdesk_spool_entry **entry_r,
+			 const char **error_r);
+/* Seconds to wait before the next attempt after attempts failures. */
+unsigned int frontdesk_spool_backoff(unsigned int attempts);
+
+#endif

@@ -1,0 +1,41 @@
+#ifndef FRONTDESK_ACKNOWLEDGE_H
+#define FRONTDESK_ACKNOWLEDGE_H
+
+struct mail_deliver_context;
+struct frontdesk_user;
+struct frontdesk_view;
+struct frontdesk_classification;
+
+struct frontdesk_ack_decision {
+	/* the reference of this conversation; NULL when there is no secret
+	   to make one with */
+	const char *ticket;
+	/* the ticket existed before: a follow-up (not acknowledged again) */
+	bool follow_up;
+	/* office recorded for the ticket ("front"/"back"), or NULL */
+	const char *ticket_office;
+	/* verdict so far: may we acknowledge, and the reason token */
+	bool send;
+	const char *reason;
+};
+
+/* Before the message is saved: guard, ticket, follow-up. In shadow mode
+   the whole decision (limits included) is taken here. */
+void frontdesk_ack_prepare(struct frontdesk_user *fuser,
+			   struct mail_deliver_context *ctx,
+			   const struct frontdesk_view *view,
+			   const struct frontdesk_classification *result,
+			   pool_t pool, struct frontdesk_ack_decision *dec);
+
+/* After the message is stored: record the ticket, apply the limits,
+   compose the acknowledgment and queue it for the sender. Updates dec
+   (send/reason: "queued" or why not). */
+void frontdesk_ack_after_save(struct frontdesk_user *fuser,
+			      struct mail_deliver_context *ctx,
+			      const struct frontdesk_view *view,
+			      const struct frontdesk_classification *result,
+			      struct frontdesk_ack_decision *dec);
+
+void frontdesk_ack_deinit(void);
+
+#endif

@@ -1,0 +1,35 @@
+#ifndef FRONTDESK_STATE_H
+#define FRONTDESK_STATE_H
+
+/* What frontdesk remembers between deliveries: which tickets exist (so a
+   conversation is acknowledged once) and how many acks went out per sender
+   and per minute. Two backends: files under the state directory (one
+   server, no extra service; O_EXCL and flock make it safe under
+   concurrent deliveries) and a Dovecot dict (e.g. redis) that several
+   backends share. */
+
+struct frontdesk_state;
+
+/* dict_uri "" = files in dir. namespace separates support mailboxes that
+   share one dict. */
+int frontdesk_state_init(const char *dir, const char *dict_uri,
+			 const char *namespace, struct event *event,
+			 struct frontdesk_state **state_r,
+			 const char **error_r);
+void frontdesk_state_deinit(struct frontdesk_state **state);
+
+/* Record ticket with value if it is not known yet. Returns 1 if this call
+   recorded it, 0 if it was known, -1 on error. Never returns 1 twice for one
+   ticket, even under concurrent deliveries. */
+int frontdesk_state_claim(struct frontdesk_state *state, const char *ticket,
+			  const char *value, const char **error_r);
+/* Returns 1 with value_r, 0 if unknown, -1 on error. */
+int frontdesk_state_lookup(struct frontdesk_state *state, const char *ticket,
+			   const char **value_r, const char **error_r);
+/* Count one more event for key in time window (a day or minute number);
+   count_r is the count including this one (an upper bound with a dict). */
+int frontdesk_state_count(struct frontdesk_state *state, const char *key,
+			  unsigned long window, unsigned int *count_r,
+			  const char **error_r);
+
+#endif

@@ -13,6 +13,7 @@ int main(void)
 		test_settings,
 		test_classify,
 		test_guard,
+		test_dkim,
 		NULL
 	};
 	return test_run(test_functions);

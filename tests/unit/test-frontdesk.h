@@ -9,5 +9,6 @@ void test_model(void);
 void test_classify(void);
 void test_settings(void);
 void test_guard(void);
+void test_dkim(void);
 
 #endif

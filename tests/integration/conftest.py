@@ -15,7 +15,8 @@ def pytest_report_header(config):
                             else "MISSING")
     return ["frontdesk module: " + state(fdtest.DEFAULT_MODULE),
             "frontdesk model:  " + state(fdtest.DEFAULT_MODEL),
-            "shared data:      " + state(fdtest.SHARED_DATA)]
+            "shared data:      " + state(fdtest.SHARED_DATA),
+            "dkim signer:      " + state(fdtest.DKIM_SIGN)]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,6 +40,19 @@ def frontdesk_built():
             pytest.fail(msg)
         pytest.skip(msg)
     return fdtest.DEFAULT_MODULE, fdtest.DEFAULT_MODEL
+
+
+@pytest.fixture(scope="session")
+def dkim_sign_program():
+    """Path of test-dkim-sign; skips (or fails, with FDTEST_REQUIRE_PLUGIN=1)
+    when `make check` has not built it yet."""
+    if not os.path.exists(fdtest.DKIM_SIGN):
+        msg = ("%s not built yet: run `make check` (or `make "
+               "test-dkim-sign`)" % fdtest.DKIM_SIGN)
+        if os.environ.get("FDTEST_REQUIRE_PLUGIN"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return fdtest.DKIM_SIGN
 
 
 @pytest.hookimpl(hookwrapper=True)

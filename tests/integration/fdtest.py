@@ -48,6 +48,10 @@ DEFAULT_MODULE = os.environ.get("FDTEST_MODULE") or next(
     (p for p in MODULE_CANDIDATES if os.path.exists(p)), MODULE_CANDIDATES[0])
 DEFAULT_MODEL = os.environ.get("FDTEST_MODEL") or os.path.join(
     REPO, "model", "frontdesk.model")
+# check program (built by `make check`) that DKIM-signs stdin
+DKIM_SIGN = os.environ.get("FDTEST_DKIM_SIGN") or os.path.join(
+    REPO, "test-dkim-sign")
+DKIM_DATA = os.path.join(REPO, "tests", "data", "dkim")
 SYSTEM_MODULE_DIR = "/usr/lib/dovecot/modules"
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"

@@ -15,6 +15,7 @@ int main(void)
 		test_guard,
 		test_ack,
 		test_hours,
+		test_dkim,
 		NULL
 	};
 	return test_run(test_functions);

@@ -11,5 +11,6 @@ void test_settings(void);
 void test_guard(void);
 void test_ack(void);
 void test_hours(void);
+void test_dkim(void);
 
 #endif

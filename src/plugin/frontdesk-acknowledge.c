@@ -26,6 +26,7 @@
 #include "frontdesk-hours.h"
 #include "frontdesk-ack.h"
 #include "frontdesk-spool.h"
+#include "frontdesk-dkim.h"
 #include "frontdesk-state.h"
 #include "frontdesk-plugin.h"
 #include "frontdesk-acknowledge.h"
@@ -493,7 +494,7 @@ static void ack_start_sender(struct ack_env *env, const char *spool_dir)
 		/* the child forks the runner and leaves at once, so the
 		   runner belongs to init and lmtp never waits for it */
 		const char *argv[] = {
-			path, "-i", spool_dir, NULL
+			path, "-d", spool_dir, NULL
 		};
 		const char *envp[] = {
 			"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL
@@ -560,6 +561,26 @@ static int ack_queue(struct ack_env *env, struct mail_deliver_context *ctx,
 	msg = t_str_new(4096);
 	if (frontdesk_ack_compose(&params, &input, msg, error_r) < 0)
 		return -1;
+	if (*a->dkim_key != '\0') {
+		struct frontdesk_dkim_key *key = NULL;
+		string_t *signed_msg = t_str_new(str_len(msg) + 1024);
+
+		/* an unusable key means an unsigned ack, which receivers
+		   may file as spam: better than none, and logged */
+		if (frontdesk_dkim_key_load(a->dkim_key, a->dkim_domain,
+					    a->dkim_selector, &key,
+					    error_r) < 0 ||
+		    frontdesk_dkim_sign(key, str_data(msg), str_len(msg),
+					NULL, now, signed_msg, error_r) < 0) {
+			e_error(env->event, "ack for ticket %s sent without "
+				"DKIM signature: %s", ticket, *error_r);
+		} else {
+			str_append_str(signed_msg, msg);
+			msg = signed_msg;
+		}
+		if (key != NULL)
+			frontdesk_dkim_key_free(&key);
+	}
 
 	spool_dir = t_strconcat(env->state_dir, "/spool", NULL);
 	if (frontdesk_spool_mkdirs(spool_dir, error_r) < 0)

@@ -20,13 +20,16 @@
 #include "frontdesk-tags.h"
 #include "frontdesk-plugin.h"
 #include "frontdesk-tag.h"
+#include "frontdesk-acknowledge.h"
 
 /* Header-derived values in log lines are cut to this. */
 #define FRONTDESK_LOG_VALUE_MAX 80
 
 struct frontdesk_delivery {
 	pool_t pool;
+	struct frontdesk_view *view;
 	struct frontdesk_classification result;
+	struct frontdesk_ack_decision ack;
 	const char *folder;
 	ARRAY_TYPE(const_string) keywords;
 
@@ -112,6 +115,7 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 	struct frontdesk_view *view;
 	struct istream *input;
 	const char *error, *other;
+	enum frontdesk_office office;
 	string_t *hdr;
 
 	model = frontdesk_model_get(set, &error);
@@ -136,6 +140,8 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 		smtp_address_or_null(ctx->rcpt_to),
 		smtp_address_or_null(ctx->rcpt_params.orcpt.addr));
 	frontdesk_classify(model, set, view, d->pool, &d->result);
+	d->view = view;
+	frontdesk_ack_prepare(fuser, ctx, view, &d->result, d->pool, &d->ack);
 
 	p_array_init(&d->keywords, d->pool, 4);
 	T_BEGIN {
@@ -144,6 +150,11 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 
 		t_array_init(&kws, 4);
 		frontdesk_tags_keywords(set, &d->result, &kws);
+		if (d->ack.follow_up) {
+			kw = t_strconcat(set->keyword_prefix, "followup",
+					 NULL);
+			array_push_back(&kws, &kw);
+		}
 		array_foreach_elem(&kws, kw) {
 			kw = p_strdup(d->pool, kw);
 			array_push_back(&d->keywords, &kw);
@@ -151,9 +162,14 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 	} T_END;
 	array_append_zero(&d->keywords);
 
-	d->folder = d->result.office == FRONTDESK_OFFICE_BACK ?
+	office = d->result.office;
+	/* a follow-up joins its ticket, where the team already works on it */
+	if (d->ack.ticket_office != NULL)
+		office = strcmp(d->ack.ticket_office, "back") == 0 ?
+			FRONTDESK_OFFICE_BACK : FRONTDESK_OFFICE_FRONT;
+	d->folder = office == FRONTDESK_OFFICE_BACK ?
 		set->folder_back : set->folder_front;
-	other = d->result.office == FRONTDESK_OFFICE_BACK ?
+	other = office == FRONTDESK_OFFICE_BACK ?
 		set->folder_front : set->folder_back;
 	if (frontdesk_folder_ensure(ctx->rcpt_user, d->folder, &error) < 0) {
 		*error_r = t_strdup_printf("can't create folder %s: %s",
@@ -169,6 +185,16 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 	if (set->add_headers) {
 		hdr = t_str_new(256);
 		frontdesk_tags_headers(&d->result, hdr);
+		if (d->ack.ticket != NULL) {
+			str_printfa(hdr, "X-Frontdesk-Ticket: %s%s\r\n",
+				    d->ack.ticket, d->ack.follow_up ?
+				    " (follow-up)" : "");
+		}
+		if (set->ack.mode == FRONTDESK_ACK_SHADOW) {
+			str_printfa(hdr, "X-Frontdesk-Would-Ack: %s; "
+				    "reason=%s\r\n", d->ack.send ? "yes" : "no",
+				    d->ack.reason);
+		}
 		if (frontdesk_delivery_raw_mail(ctx, d, hdr, error_r) < 0)
 			return -1;
 	}
@@ -191,9 +217,11 @@ frontdesk_delivery_log(struct frontdesk_user *fuser,
 		add_str("language", r->language)->
 		add_int("urgent", r->urgent ? 1 : 0)->
 		add_int("unsure", r->unsure ? 1 : 0)->
-		add_int("confidence_pct", (intmax_t)(r->confidence * 100));
+		add_int("confidence_pct", (intmax_t)(r->confidence * 100))->
+		add_str("ticket", d->ack.ticket == NULL ? "" : d->ack.ticket)->
+		add_str("ack", d->ack.reason);
 	e_info(e->event(), "need=%s%s%s office=%s folder=%s confidence=%.2f "
-	       "urgent=%s unsure=%s lang=%s msgid=%s",
+	       "urgent=%s unsure=%s lang=%s ticket=%s ack=%s%s msgid=%s",
 	       r->need[0] == '\0' ? "none" : r->need,
 	       r->secondary != NULL ? "," : "",
 	       r->secondary != NULL ? r->secondary : "",
@@ -201,6 +229,10 @@ frontdesk_delivery_log(struct frontdesk_user *fuser,
 	       str_sanitize(d->folder, FRONTDESK_LOG_VALUE_MAX),
 	       r->confidence, r->urgent ? "yes" : "no",
 	       r->unsure ? "yes" : "no", r->language,
+	       d->ack.ticket == NULL ? "none" : d->ack.ticket,
+	       fuser->set->ack.mode == FRONTDESK_ACK_SHADOW ?
+	       (d->ack.send ? "shadow-yes:" : "shadow-no:") : "",
+	       d->ack.reason,
 	       ctx->fields.message_id == NULL ? "none" :
 	       str_sanitize(ctx->fields.message_id, FRONTDESK_LOG_VALUE_MAX));
 }
@@ -274,8 +306,14 @@ static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
 			ret = 1;
 		ctx->rcpt_default_mailbox = orig_default;
 	}
-	if (ctx->saved_mail)
+	if (ctx->saved_mail) {
+		/* stored: now, and only now, the customer may hear from us */
+		T_BEGIN {
+			frontdesk_ack_after_save(fuser, ctx, d.view, &d.result,
+						 &d.ack);
+		} T_END;
 		frontdesk_delivery_log(fuser, ctx, &d);
+	}
 	frontdesk_delivery_free(&d);
 	pool_unref(&d.pool);
 	return ret;

@@ -14,6 +14,8 @@
 #include "frontdesk-model.h"
 #include "frontdesk-plugin.h"
 #include "frontdesk-tag.h"
+#include "frontdesk-acknowledge.h"
+#include "dict.h"
 
 #include <sys/stat.h>
 
@@ -170,12 +172,16 @@ static struct mail_storage_hooks frontdesk_mail_storage_hooks = {
 void frontdesk_plugin_init(struct module *module)
 {
 	mail_storage_hooks_add(module, &frontdesk_mail_storage_hooks);
+	/* frontdesk_ack_dict: file, redis, memcached, ... */
+	dict_drivers_register_builtin();
 	frontdesk_deliver_init();
 }
 
 void frontdesk_plugin_deinit(void)
 {
 	frontdesk_deliver_deinit();
+	frontdesk_ack_deinit();
+	dict_drivers_unregister_builtin();
 	mail_storage_hooks_remove(&frontdesk_mail_storage_hooks);
 	if (frontdesk_raw_user != NULL)
 		mail_user_unref(&frontdesk_raw_user);

@@ -6,7 +6,7 @@
    starts one when none is running. The runner waits a little for new
    entries (inotify) before it leaves, so a busy server starts it rarely.
 
-   usage: frontdesk-sender [-i] [-w SECS] SPOOL_DIR
+   usage: frontdesk-sender [-d] [-w SECS] SPOOL_DIR
      -i       log through Dovecot's log service (when started by lmtp/lda)
      -w SECS  stay this long for new entries after the queue is empty
               (default 5; 0 = one pass, for cron) */
@@ -315,10 +315,10 @@ int main(int argc, char *argv[])
 	int c;
 
 	master_service = master_service_init("frontdesk-sender", service_flags,
-					     &argc, &argv, "iw:");
+					     &argc, &argv, "dw:");
 	while ((c = master_getopt(master_service)) > 0) {
 		switch (c) {
-		case 'i':
+		case 'd':
 			internal_log = TRUE;
 			break;
 		case 'w':
@@ -326,12 +326,12 @@ int main(int argc, char *argv[])
 				i_fatal("-w: '%s' is not a number", optarg);
 			break;
 		default:
-			i_fatal("usage: frontdesk-sender [-i] [-w SECS] "
+			i_fatal("usage: frontdesk-sender [-d] [-w SECS] "
 				"SPOOL_DIR");
 		}
 	}
 	if (optind != argc - 1)
-		i_fatal("usage: frontdesk-sender [-i] [-w SECS] SPOOL_DIR");
+		i_fatal("usage: frontdesk-sender [-d] [-w SECS] SPOOL_DIR");
 	spool_dir = argv[optind];
 	if (internal_log) {
 		i_set_failure_internal();

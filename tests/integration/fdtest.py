@@ -52,6 +52,9 @@ DEFAULT_MODEL = os.environ.get("FDTEST_MODEL") or os.path.join(
 DKIM_SIGN = os.environ.get("FDTEST_DKIM_SIGN") or os.path.join(
     REPO, "test-dkim-sign")
 DKIM_DATA = os.path.join(REPO, "tests", "data", "dkim")
+DEFAULT_SENDER = os.environ.get("FDTEST_SENDER") or os.path.join(
+    REPO, "frontdesk-sender")
+TEMPLATE_DIR = os.path.join(REPO, "templates")
 SYSTEM_MODULE_DIR = "/usr/lib/dovecot/modules"
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
@@ -345,6 +348,22 @@ class Dovecot:
             os.chmod(dest, 0o644)
             return dest
 
+        if self.frontdesk_loaded:
+            # the sender is run by lmtp as the mail user, like the model
+            if os.path.exists(DEFAULT_SENDER):
+                dest = os.path.join(ddir, "frontdesk-sender")
+                shutil.copy(DEFAULT_SENDER, dest)
+                os.chmod(dest, 0o755)
+                self.plugin_settings.setdefault("frontdesk_sender_path", dest)
+            tdir = os.path.join(ddir, "templates")
+            shutil.copytree(TEMPLATE_DIR, tdir)
+            os.chmod(tdir, 0o755)
+            for fn in os.listdir(tdir):
+                os.chmod(os.path.join(tdir, fn), 0o644)
+            self.plugin_settings.setdefault("frontdesk_templates", tdir)
+            # without a sink, acks would go to the system's sendmail
+            if not self.sink:
+                self.plugin_settings.setdefault("frontdesk_ack", "no")
         for key in ("frontdesk_model", "frontdesk_rules"):
             if key in self.plugin_settings:
                 self.plugin_settings[key] = copy(self.plugin_settings[key])
@@ -545,6 +564,15 @@ plugin {{
                     except ProcessLookupError:
                         pass
                 _wait_gone(procs, 5)
+        # frontdesk-sender runners detach from lmtp (they belong to init):
+        # find them by the spool path they were given
+        senders = _senders_of(self.dir)
+        for p in senders:
+            try:
+                os.kill(p, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        _wait_gone(senders, 5)
         if self in LIVE:
             LIVE.remove(self)
         if os.environ.get("FDTEST_KEEP"):
@@ -737,6 +765,23 @@ def _parse_list(data):
     return out
 
 
+def _senders_of(directory):
+    """pids of frontdesk-sender processes working in directory."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"frontdesk-sender") and any(
+                a.startswith(directory.encode()) for a in argv[1:]):
+            pids.append(int(d))
+    return pids
+
+
 def _proc_state(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -839,8 +884,9 @@ class _SinkHandler(socketserver.StreamRequestHandler):
                     chunks.append(l[1:] if l.startswith(b".") else l)
                 if sink.delay:
                     time.sleep(sink.delay)
-                sink._record(SinkMessage(mail_from, rcpts, b"".join(chunks),
-                                         time.time()))
+                if sink.code < 400:
+                    sink._record(SinkMessage(mail_from, rcpts,
+                                             b"".join(chunks), time.time()))
                 self.reply("%d %s" % (sink.code, "OK" if sink.code < 400
                                       else "refused by fdtest-sink"))
                 mail_from, rcpts = None, []
@@ -867,8 +913,9 @@ class SmtpSink:
     delay: seconds to stall before answering DATA (a slow relay);
     code:  the reply code for DATA (e.g. 451 or 554 to simulate failures)."""
 
-    def __init__(self, delay=0.0, code=250):
+    def __init__(self, delay=0.0, code=250, port=0):
         self.delay = delay
+        self.port = port
         self.code = code
         self.messages = []
         self._cond = threading.Condition()
@@ -893,7 +940,7 @@ class SmtpSink:
         class Server(socketserver.ThreadingTCPServer):
             daemon_threads = True
             allow_reuse_address = True
-        self.server = Server(("127.0.0.1", 0), _SinkHandler)
+        self.server = Server(("127.0.0.1", self.port), _SinkHandler)
         self.server.sink = self
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever,

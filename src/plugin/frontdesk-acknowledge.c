@@ -404,6 +404,7 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 	const struct frontdesk_settings *set = fuser->set;
 	struct ack_env env;
 	const char *ticket, *record, *error, *reason;
+	bool by_reference;
 	int ret;
 
 	i_zero(dec);
@@ -417,7 +418,8 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 		return;
 	}
 	ticket = followup_ticket(&env, view);
-	if (ticket != NULL)
+	by_reference = ticket != NULL;
+	if (by_reference)
 		dec->follow_up = TRUE;
 	else
 		ticket = frontdesk_ticket_make(&env.key,
@@ -436,8 +438,9 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 	dec->send = frontdesk_guard_check(&set->guard, view, &reason);
 	dec->reason = reason;
 	if (dec->send && dec->follow_up) {
+		/* a reference to the ticket, or a conversation we know */
 		dec->send = FALSE;
-		dec->reason = "follow-up";
+		dec->reason = by_reference ? "follow-up" : "already-acked";
 	}
 	if (dec->send && set->ack.mode == FRONTDESK_ACK_SHADOW) {
 		dec->send = ack_commit(&env, view, result, ticket, ioloop_time,

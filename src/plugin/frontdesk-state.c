@@ -203,6 +203,48 @@ static const char *dict_key(struct frontdesk_state *state, const char *kind,
 			       state->namespace, kind, state_hash(key));
 }
 
+struct commit_ctx {
+	bool done;
+	int ret;
+	char *error;
+};
+
+static void commit_callback(const struct dict_commit_result *result,
+			    struct commit_ctx *c)
+{
+	c->done = TRUE;
+	c->ret = result->ret;
+	c->error = i_strdup(result->error);
+}
+
+/* Dovecot 2.3.19's redis driver calls the callback of a synchronous commit
+   twice (a use after free that crashes "doveadm dict set" too): commit
+   asynchronously and wait, which takes the driver's single-callback
+   path. */
+static int state_dict_commit(struct frontdesk_state *state,
+			     struct dict_transaction_context **t,
+			     const char **error_r)
+{
+	struct commit_ctx c;
+
+	i_zero(&c);
+	dict_transaction_commit_async(t, commit_callback, &c);
+	if (!c.done)
+		dict_wait(state->dict);
+	if (!c.done) {
+		*error_r = "dict commit did not finish";
+		return -1;
+	}
+	if (c.ret < 0) {
+		*error_r = t_strdup_printf("dict commit failed: %s",
+			c.error == NULL ? "unknown error" : c.error);
+		i_free(c.error);
+		return -1;
+	}
+	i_free(c.error);
+	return 0;
+}
+
 static int dict_inc_get(struct frontdesk_state *state, const char *key,
 			unsigned int *value_r, const char **error_r)
 {
@@ -219,10 +261,8 @@ static int dict_inc_get(struct frontdesk_state *state, const char *key,
 	i_zero(&set);
 	t = dict_transaction_begin(state->dict, &set);
 	dict_atomic_inc(t, key, 1);
-	if (dict_transaction_commit(&t, &error) < 0) {
-		*error_r = t_strdup_printf("dict commit failed: %s", error);
+	if (state_dict_commit(state, &t, error_r) < 0)
 		return -1;
-	}
 	ret = dict_lookup(state->dict, &set, pool_datastack_create(), key,
 			  &value, &error);
 	if (ret < 0) {
@@ -234,11 +274,8 @@ static int dict_inc_get(struct frontdesk_state *state, const char *key,
 		   (file, sql): create it */
 		t = dict_transaction_begin(state->dict, &set);
 		dict_set(t, key, "1");
-		if (dict_transaction_commit(&t, &error) < 0) {
-			*error_r = t_strdup_printf("dict commit failed: %s",
-						   error);
+		if (state_dict_commit(state, &t, error_r) < 0)
 			return -1;
-		}
 		*value_r = 1;
 	}
 	return 0;
@@ -249,7 +286,6 @@ static int dict_claim(struct frontdesk_state *state, const char *ticket,
 {
 	struct dict_op_settings set;
 	struct dict_transaction_context *t;
-	const char *error;
 	unsigned int n;
 
 	if (dict_inc_get(state, dict_key(state, "claim", ticket), &n,
@@ -260,10 +296,8 @@ static int dict_claim(struct frontdesk_state *state, const char *ticket,
 	i_zero(&set);
 	t = dict_transaction_begin(state->dict, &set);
 	dict_set(t, dict_key(state, "ticket", ticket), value);
-	if (dict_transaction_commit(&t, &error) < 0) {
-		*error_r = t_strdup_printf("dict commit failed: %s", error);
+	if (state_dict_commit(state, &t, error_r) < 0)
 		return -1;
-	}
 	return 1;
 }
 

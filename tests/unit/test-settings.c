@@ -81,6 +81,24 @@ static void test_settings_errors(void)
 		  "frontdesk_max_message_size: " },
 		{ { "frontdesk_keyword_prefix=fd(" },
 		  "frontdesk_keyword_prefix: 'fd('" },
+		{ { "frontdesk_ack=maybe" }, "frontdesk_ack: 'maybe' is not yes" },
+		{ { "frontdesk_ack_from=Support <s@example.com>" },
+		  "frontdesk_ack_from: 'Support <s@example.com>' is not a plain" },
+		{ { "frontdesk_ack_return_path=sender" },
+		  "frontdesk_ack_return_path: 'sender'" },
+		{ { "frontdesk_ticket_prefix=F-D" }, "frontdesk_ticket_prefix: 'F-D'" },
+		{ { "frontdesk_ack_sender_limit=-1" },
+		  "frontdesk_ack_sender_limit: '-1' is not a whole number" },
+		{ { "frontdesk_ack_retry_lifetime=forever" },
+		  "frontdesk_ack_retry_lifetime: " },
+		{ { "frontdesk_response_time=1d" }, "frontdesk_response_time: " },
+		{ { "frontdesk_business_hours=mo-fr 9-5" },
+		  "frontdesk_business_hours, frontdesk_holidays or frontdesk_timezone: " },
+		{ { "frontdesk_timezone=../etc/passwd" },
+		  "frontdesk_business_hours, frontdesk_holidays or frontdesk_timezone: " },
+		{ { "frontdesk_holidays=13-45" },
+		  "frontdesk_business_hours, frontdesk_holidays or frontdesk_timezone: " },
+		{ { "frontdesk_dkim_key=/k.pem" }, "frontdesk_dkim_key needs" },
 	};
 	struct frontdesk_settings *set;
 	const char *error;
@@ -104,6 +122,23 @@ static void test_settings_errors(void)
 		test_assert(set->enabled);
 		test_assert(array_count(&set->needs) == 2);
 		test_assert(set->limits.max_body_bytes == 128*1024);
+		/* acknowledgments are on by default, with safe limits */
+		test_assert(set->ack.mode == FRONTDESK_ACK_YES);
+		test_assert(set->ack.null_return_path);
+		test_assert(set->ack.sender_limit == 3);
+		test_assert(set->ack.global_limit == 300);
+		test_assert(set->ack.response_secs == 8*3600);
+		test_assert(set->ack.retry_lifetime_secs == 2*86400);
+	}
+	{
+		const char *const env[] = {
+			"frontdesk_ack=shadow", "frontdesk_ack_return_path=from",
+			"frontdesk_response_time_urgent=90m", NULL
+		};
+		test_assert(parse(env, &set, &error) == 0);
+		test_assert(set->ack.mode == FRONTDESK_ACK_SHADOW);
+		test_assert(!set->ack.null_return_path);
+		test_assert(set->ack.urgent_response_secs == 90*60);
 	}
 	test_end();
 }

@@ -2,6 +2,7 @@
 """Delivers tests/data/demo/*.eml to a private Dovecot with frontdesk and
 shows, per message, where it was filed and how it was tagged."""
 import email.header
+import re
 import email.utils
 import glob
 import os
@@ -35,9 +36,13 @@ def main():
     if not files:
         raise SystemExit("demo: no sample mails in tests/data/demo")
     users = {SUPPORT: {"password": "demo", "frontdesk_enabled": "yes"}}
-    with fdtest.Dovecot(users=users, load_frontdesk=True,
-                        plugin_settings={"frontdesk_model": fdtest.DEFAULT_MODEL},
-                        name="demo") as dc:
+    with fdtest.SmtpSink() as sink, fdtest.Dovecot(
+            users=users, load_frontdesk=True, sink=sink,
+            plugin_settings={"frontdesk_model": fdtest.DEFAULT_MODEL,
+                             "frontdesk_addresses": SUPPORT,
+                             "frontdesk_company": "Example Support",
+                             "frontdesk_ack_sender_limit": "10"},
+            name="demo") as dc:
         print("Private Dovecot %s running in %s (LMTP 127.0.0.1:%d, IMAP 127.0.0.1:%d)"
               % (dc.version if hasattr(dc, "version") else "2.3", dc.dir,
                  dc.lmtp_port, dc.imap_port))
@@ -52,6 +57,14 @@ def main():
                     failures += 1
                     print("  %s: LMTP %s" % (os.path.basename(path), res.data))
         stored = dc.all_messages(SUPPORT)
+        verdicts = dict((mid, why) for why, mid in re.findall(
+            r" ack=(\S+) msgid=(\S+)", dc.log()))
+        expected = sum(1 for v in verdicts.values() if v == "queued")
+        acks = sink.wait_for(expected, timeout=15)
+        acked = {}
+        for a in acks:
+            m = a.message
+            acked[m.get("In-Reply-To")] = (a, m)
         print()
         rows = []
         for m in stored:
@@ -62,9 +75,12 @@ def main():
                 cut(email.utils.parseaddr(decode(m.header("From")))[1], 26),
                 cut(decode(m.header("Subject")), 38),
                 m.folder, cut(" ".join(sorted(m.keywords - {"$Recent"})) or "-", 24),
-                cut(need, 22), cut(office, 14), score))
+                cut(need, 22), cut(office, 14), score,
+                "sent" if m.message_id in acked else
+                "no: " + verdicts.get(m.message_id, "?")))
         rows.sort(key=lambda r: (r[2], r[3]))
-        head = ("sender", "subject", "folder", "keywords", "need", "office", "conf")
+        head = ("sender", "subject", "folder", "keywords", "need", "office",
+                "conf", "acknowledgment")
         widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
         line = "  ".join("%-*s" % (w, h) for w, h in zip(widths, head))
         print(line)
@@ -78,10 +94,21 @@ def main():
         urgent = sum(1 for m in stored if "urgent" in m.keywords)
         unsure = sum(1 for m in stored if "unsure" in m.keywords)
         print("Summary: %d mails delivered, %d stored (%s), %d urgent, %d unsure, "
-              "%d delivery failures." % (
+              "%d delivery failures, %d acknowledgments sent." % (
                   len(files), len(stored),
                   ", ".join("%s %d" % kv for kv in sorted(by_folder.items())),
-                  urgent, unsure, failures))
+                  urgent, unsure, failures, len(acks)))
+        if acks:
+            a, m = acks[0], acks[0].message
+            print("\nOne acknowledgment as the customer receives it (to %s):"
+                  % ", ".join(a.rcpts))
+            print("  Subject: " + " ".join(decode(m.get("Subject")).split()))
+            for part in m.walk():
+                if part.get_content_type() == "text/plain":
+                    text = part.get_payload(decode=True).decode("utf-8")
+                    for l in text.splitlines():
+                        print("  | " + l)
+                    break
         logs = [l for l in dc.log().splitlines() if "frontdesk:" in l]
         print("\nLast frontdesk log lines (one per delivery):")
         for l in logs[-3:]:

@@ -74,6 +74,10 @@ classify_scan(struct classify_ctx *ctx, const char *text, size_t size,
 		frontdesk_model_match(ctx->model, tok + i, count - i,
 				      classify_match_cb, ctx);
 	}
+	ctx->pos = UINT_MAX;
+	frontdesk_model_match_regex(ctx->model, str_c(folded),
+				    FRONTDESK_CLASSIFY_MAX_HITS,
+				    classify_match_cb, ctx);
 	return count;
 }
 
@@ -155,6 +159,11 @@ classify_drop_same_span(struct classify_ctx *ctx, unsigned int lang_idx)
 	m = array_get_modifiable(&ctx->matches, &count);
 	for (i = 0, k = 0; i < count; i++) {
 		ri = frontdesk_model_rule(model, m[i].rule_idx);
+		if (ri->regex != NULL) {
+			/* the admin's deliberate rule: always counts */
+			m[k++] = m[i];
+			continue;
+		}
 		wi = fabsf(classify_match_weight(model, &m[i], lang_idx));
 		/* a kept match of the same span and need? */
 		for (j = k; j > 0; j--) {
@@ -164,7 +173,7 @@ classify_drop_same_span(struct classify_ctx *ctx, unsigned int lang_idx)
 				break;
 			}
 			rj = frontdesk_model_rule(model, m[j-1].rule_idx);
-			if (rj->need_idx == ri->need_idx &&
+			if (rj->regex == NULL && rj->need_idx == ri->need_idx &&
 			    rj->word_count == ri->word_count)
 				break;
 		}

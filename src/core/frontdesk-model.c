@@ -1,6 +1,7 @@
 /* The need model: weighted word and phrase rules (shipped lexicon plus the
    admin's own), compiled into a character trie on their first word so that
-   matching costs one walk per token whatever the number of rules. */
+   matching costs one walk per token whatever the number of rules; and the
+   admin's few regex rules, run over the folded text. */
 
 #include "lib.h"
 #include "array.h"
@@ -8,6 +9,7 @@
 #include "strfuncs.h"
 #include "istream.h"
 #include "hash.h"
+#include "unichar.h"
 #include "frontdesk-text.h"
 #include "frontdesk-model.h"
 #include "frontdesk-settings.h"
@@ -15,6 +17,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <math.h>
+#include <ctype.h>
 
 #define TRIE_NONE ((uint32_t)-1)
 
@@ -37,6 +40,8 @@ struct frontdesk_model {
 	ARRAY_TYPE(frontdesk_rule) rules;
 	ARRAY(struct trie_node) nodes;
 	ARRAY(struct rule_link) links;
+	/* indexes of the regex rules */
+	ARRAY(uint32_t) regex_rules;
 	/* "need<TAB>words" -> rule index + 1, to merge duplicates */
 	HASH_TABLE(char *, void *) rule_keys;
 };
@@ -60,6 +65,7 @@ struct frontdesk_model *frontdesk_model_init(void)
 	i_array_init(&model->rules, 1024);
 	i_array_init(&model->nodes, 4096);
 	i_array_init(&model->links, 1024);
+	i_array_init(&model->regex_rules, 8);
 	array_push_back(&model->nodes, &root);
 	hash_table_create(&model->rule_keys, pool, 1024, str_hash, strcmp);
 	return model;
@@ -68,10 +74,17 @@ struct frontdesk_model *frontdesk_model_init(void)
 void frontdesk_model_deinit(struct frontdesk_model **_model)
 {
 	struct frontdesk_model *model = *_model;
+	uint32_t idx;
 
 	if (model == NULL)
 		return;
 	*_model = NULL;
+	array_foreach_elem(&model->regex_rules, idx) {
+		const struct frontdesk_rule *rule =
+			array_idx(&model->rules, idx);
+		regfree(rule->regex);
+	}
+	array_free(&model->regex_rules);
 	hash_table_destroy(&model->rule_keys);
 	array_free(&model->rules);
 	array_free(&model->nodes);
@@ -166,6 +179,123 @@ static bool need_name_valid(const char *name)
 	return TRUE;
 }
 
+/* Where the regex of a regex rule starts (its third field begins with
+   '/'), or NULL. */
+static const char *rule_regex_start(const char *line)
+{
+	const char *p = line;
+	unsigned int field;
+
+	for (field = 0; field < 2; field++) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '#')
+			p++;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p == '/' ? p : NULL;
+}
+
+/* Drop a '#' comment; the regex of a regex rule may hold '#'. */
+static const char *rule_strip_comment(const char *line)
+{
+	const char *p = rule_regex_start(line), *end, *hash;
+
+	if (p != NULL && (end = strchr(p + 1, '/')) != NULL)
+		p = end + 1;
+	else
+		p = line;
+	hash = strchr(p, '#');
+	return hash == NULL ? line : t_strdup_until(line, hash);
+}
+
+/* The regex is matched on folded text: fold its letters the same way
+   (lowercase, no accents), leaving what follows a backslash alone. */
+static int rule_fold_regex(const char *regex, string_t *dest,
+			   const char **error_r)
+{
+	const unsigned char *p = (const unsigned char *)regex;
+	string_t *folded = t_str_new(8);
+	unichar_t chr;
+	int n;
+
+	while (*p != '\0') {
+		if (*p == '\\' && p[1] != '\0') {
+			str_append_data(dest, p, 2);
+			p += 2;
+		} else if (*p < 0x80) {
+			str_append_c(dest, i_tolower(*p));
+			p++;
+		} else {
+			n = uni_utf8_get_char_n(p, strlen((const char *)p),
+						&chr);
+			if (n <= 0) {
+				*error_r = "regex is not valid UTF-8";
+				return -1;
+			}
+			str_truncate(folded, 0);
+			frontdesk_text_fold(p, n, folded);
+			if (str_len(folded) == 0 || str_c(folded)[0] == ' ') {
+				*error_r = t_strdup_printf("'%s' never occurs "
+					"in the folded text (letters and "
+					"digits only)", t_strndup(p, n));
+				return -1;
+			}
+			str_append_str(dest, folded);
+			p += n;
+		}
+	}
+	return 0;
+}
+
+static int model_parse_regex(struct frontdesk_model *model, const char *start,
+			     struct frontdesk_rule *rule_r,
+			     const char **error_r)
+{
+	const char *end = strchr(start + 1, '/');
+	string_t *regex = t_str_new(64);
+	regex_t *re;
+	char errbuf[256];
+	int ret;
+
+	if (end == NULL) {
+		*error_r = "regex without its closing '/'";
+		return -1;
+	}
+	if (*t_str_trim(end + 1, " \t") != '\0') {
+		*error_r = t_strdup_printf("unexpected text after the regex: "
+					   "'%s'", t_str_trim(end + 1, " \t"));
+		return -1;
+	}
+	if (end == start + 1) {
+		*error_r = "empty regex";
+		return -1;
+	}
+	if (rule_fold_regex(t_strdup_until(start + 1, end), regex,
+			    error_r) < 0)
+		return -1;
+	re = p_new(model->pool, regex_t, 1);
+	ret = regcomp(re, str_c(regex), REG_EXTENDED);
+	if (ret != 0) {
+		(void)regerror(ret, re, errbuf, sizeof(errbuf));
+		regfree(re);
+		*error_r = t_strdup_printf("invalid regex /%s/: %s",
+					   str_c(regex), errbuf);
+		return -1;
+	}
+	/* it would match everywhere, and loop on nothing */
+	if (regexec(re, "", 0, NULL, 0) == 0) {
+		regfree(re);
+		*error_r = t_strdup_printf("regex /%s/ matches the empty text",
+					   str_c(regex));
+		return -1;
+	}
+	rule_r->regex = re;
+	rule_r->text = p_strdup_printf(model->pool, "/%s/", str_c(regex));
+	return 0;
+}
+
 /* Parse one non-comment line into a rule. */
 static int model_parse_rule(struct frontdesk_model *model, const char *line,
 			    unsigned int lang_idx, struct frontdesk_rule *rule_r,
@@ -191,6 +321,25 @@ static int model_parse_rule(struct frontdesk_model *model, const char *line,
 		*error_r = t_strdup_printf("invalid weight '%s' "
 			"(a number from -10 to 10, not 0)", fields[1]);
 		return -1;
+	}
+	if (array_count(&model->needs) >= FRONTDESK_MODEL_MAX_NEEDS &&
+	    frontdesk_model_need_idx(model, fields[0]) < 0) {
+		*error_r = t_strdup_printf("more than %u needs",
+					   FRONTDESK_MODEL_MAX_NEEDS);
+		return -1;
+	}
+	if (fields[2][0] == '/') {
+		const char *start = rule_regex_start(line);
+
+		i_assert(start != NULL);
+		i_zero(rule_r);
+		if (model_parse_regex(model, start, rule_r, error_r) < 0)
+			return -1;
+		rule_r->weight = (float)weight;
+		rule_r->lang_idx = lang_idx;
+		rule_r->need_idx = name_get_idx(model, &model->needs,
+						fields[0]);
+		return 0;
 	}
 	if (count - 2 > FRONTDESK_MODEL_MAX_WORDS) {
 		*error_r = t_strdup_printf("more than %u words in a rule",
@@ -245,26 +394,30 @@ static int model_parse_rule(struct frontdesk_model *model, const char *line,
 	rule_r->text = p_strdup(model->pool, str_c(text));
 	rule_r->weight = (float)weight;
 	rule_r->lang_idx = lang_idx;
-	if (array_count(&model->needs) >= FRONTDESK_MODEL_MAX_NEEDS &&
-	    frontdesk_model_need_idx(model, fields[0]) < 0) {
-		*error_r = t_strdup_printf("more than %u needs",
-					   FRONTDESK_MODEL_MAX_NEEDS);
-		return -1;
-	}
 	rule_r->need_idx = name_get_idx(model, &model->needs, fields[0]);
 	return 0;
 }
 
-static int model_add_lines(struct frontdesk_model *model, const char *name,
-			   struct istream *input, const char **error_r)
+static void rules_free_regex(ARRAY_TYPE(frontdesk_rule) *rules)
 {
-	ARRAY_TYPE(frontdesk_rule) new_rules;
-	struct frontdesk_rule rule, *r;
-	unsigned int lang_idx = 0, linenum = 0, first;
-	const char *line, *error;
-	int ret = 0;
+	struct frontdesk_rule *r;
 
-	t_array_init(&new_rules, 256);
+	array_foreach_modifiable(rules, r) {
+		if (r->regex != NULL)
+			regfree(r->regex);
+	}
+}
+
+static int model_read_lines(struct frontdesk_model *model, const char *name,
+			    struct istream *input,
+			    ARRAY_TYPE(frontdesk_rule) *new_rules,
+			    const char **error_r)
+{
+	struct frontdesk_rule rule;
+	unsigned int lang_idx = 0, linenum = 0, regex_count;
+	const char *line, *error;
+
+	regex_count = array_count(&model->regex_rules);
 	while ((line = i_stream_read_next_line(input)) != NULL) {
 		linenum++;
 		if (strlen(line) > FRONTDESK_MODEL_MAX_LINE) {
@@ -273,10 +426,7 @@ static int model_add_lines(struct frontdesk_model *model, const char *name,
 				FRONTDESK_MODEL_MAX_LINE);
 			return -1;
 		}
-		const char *hash = strchr(line, '#');
-		if (hash != NULL)
-			line = t_strdup_until(line, hash);
-		line = t_str_trim(line, " \t\r");
+		line = t_str_trim(rule_strip_comment(line), " \t\r");
 		if (*line == '\0')
 			continue;
 		if (str_begins(line, "@language")) {
@@ -311,17 +461,40 @@ static int model_add_lines(struct frontdesk_model *model, const char *name,
 						   error);
 			return -1;
 		}
-		if (array_count(&model->rules) + array_count(&new_rules) >=
+		/* kept now so that an error below frees it */
+		array_push_back(new_rules, &rule);
+		if (array_count(&model->rules) + array_count(new_rules) >
 		    FRONTDESK_MODEL_MAX_RULES) {
 			*error_r = t_strdup_printf("%s:%u: more than %u rules",
 				name, linenum, FRONTDESK_MODEL_MAX_RULES);
 			return -1;
 		}
-		array_push_back(&new_rules, &rule);
+		if (rule.regex != NULL &&
+		    ++regex_count > FRONTDESK_MODEL_MAX_REGEX_RULES) {
+			*error_r = t_strdup_printf("%s:%u: more than %u regex "
+				"rules", name, linenum,
+				FRONTDESK_MODEL_MAX_REGEX_RULES);
+			return -1;
+		}
 	}
 	if (input->stream_errno != 0) {
 		*error_r = t_strdup_printf("read(%s) failed: %s", name,
 					   i_stream_get_error(input));
+		return -1;
+	}
+	return 0;
+}
+
+static int model_add_lines(struct frontdesk_model *model, const char *name,
+			   struct istream *input, const char **error_r)
+{
+	ARRAY_TYPE(frontdesk_rule) new_rules;
+	struct frontdesk_rule *r;
+	unsigned int first;
+
+	t_array_init(&new_rules, 256);
+	if (model_read_lines(model, name, input, &new_rules, error_r) < 0) {
+		rules_free_regex(&new_rules);
 		return -1;
 	}
 	/* The same words for the same need are one rule: a word shared by
@@ -347,15 +520,23 @@ static int model_add_lines(struct frontdesk_model *model, const char *name,
 				if (fabsf(r->weight) > fabsf(old->weight))
 					old->weight = r->weight;
 			}
+			if (r->regex != NULL)
+				regfree(r->regex);
 			continue;
 		}
 		array_push_back(&model->rules, r);
 		hash_table_insert(model->rule_keys,
 				  p_strdup(model->pool, key),
 				  POINTER_CAST(array_count(&model->rules)));
-		trie_add_rule(model, array_count(&model->rules) - 1);
+		if (r->regex != NULL) {
+			uint32_t idx = array_count(&model->rules) - 1;
+
+			array_push_back(&model->regex_rules, &idx);
+		} else {
+			trie_add_rule(model, array_count(&model->rules) - 1);
+		}
 	}
-	return ret;
+	return 0;
 }
 
 int frontdesk_model_add_file(struct frontdesk_model *model, const char *path,
@@ -505,5 +686,40 @@ void frontdesk_model_match(const struct frontdesk_model *model,
 	if (nodes[node].exact != TRIE_NONE) {
 		model_match_list(model, nodes[node].exact, tokens, count,
 				 callback, context);
+	}
+}
+
+unsigned int
+frontdesk_model_regex_rule_count(const struct frontdesk_model *model)
+{
+	return array_count(&model->regex_rules);
+}
+
+void frontdesk_model_match_regex(const struct frontdesk_model *model,
+				 const char *folded, unsigned int max_hits,
+				 frontdesk_model_match_callback_t *callback,
+				 void *context)
+{
+	const struct frontdesk_rule *rule;
+	regmatch_t match;
+	const char *p;
+	unsigned int hits;
+	uint32_t idx;
+	int eflags;
+
+	array_foreach_elem(&model->regex_rules, idx) {
+		rule = array_idx(&model->rules, idx);
+		p = folded;
+		eflags = 0;
+		for (hits = 0; hits < max_hits && *p != '\0'; hits++) {
+			if (regexec(rule->regex, p, 1, &match, eflags) != 0)
+				break;
+			callback(idx, context);
+			/* an empty match cannot loop: the empty text never
+			   matches (checked when parsed), but step on anyway */
+			p += match.rm_eo > match.rm_so ? match.rm_eo :
+				match.rm_so + 1;
+			eflags = REG_NOTBOL;
+		}
 	}
 }

@@ -196,12 +196,45 @@ static void test_classify_same_span(void)
 	frontdesk_model_deinit(&model);
 }
 
+static void test_classify_regex(void)
+{
+	struct frontdesk_model *model = frontdesk_model_init();
+	struct frontdesk_settings *set;
+	struct frontdesk_classification r;
+	const char *error;
+
+	test_assert(frontdesk_model_add_string(model, "t", test_rules,
+					       &error) == 0);
+	test_assert(frontdesk_model_add_string(model, "admin",
+		"@language it\norders 2 /\\<ordine (n |nr )?[0-9]{4,}/\n",
+		&error) == 0);
+	test_assert(frontdesk_settings_parse(pool_datastack_create(), null_env,
+					     NULL, &set, &error) == 0);
+
+	test_begin("classify regex rules add their weight and explain");
+	classify_msg(model, set, "Subject: ciao\n\nil mio ordine nr. 48213 "
+		     "non e' per il modem\n", &r);
+	test_assert_strcmp(r.need, "orders");
+	/* regex 2, modem 1 for technical */
+	test_assert(r.score > 1.99 && r.score < 2.01);
+	test_assert(strstr(r.explanation,
+			   "orders=2.0 [/\\<ordine (n |nr )?[0-9]{4,}/]") != NULL);
+	/* in the subject it counts double, like a word */
+	classify_msg(model, set, "Subject: Ordine 48213\n\nsono il cliente\n",
+		     &r);
+	test_assert_strcmp(r.need, "orders");
+	test_assert(r.score > 3.99 && r.score < 4.01);
+	test_end();
+	frontdesk_model_deinit(&model);
+}
+
 void test_classify(void)
 {
 	result_pool = pool_alloconly_create("classify results", 16384);
 	T_BEGIN {
 		test_classify_basic();
 		test_classify_same_span();
+		test_classify_regex();
 	} T_END;
 	pool_unref(&result_pool);
 }

@@ -94,5 +94,8 @@ void frontdesk_model_match_regex(const struct frontdesk_model *model,
 				 void *context);
 unsigned int
 frontdesk_model_regex_rule_count(const struct frontdesk_model *model);
+/* Bytes allocated for the model (pool, arrays, hash table; an estimate
+   for the hash table's own array), for the benchmark. */
+size_t frontdesk_model_memory_size(const struct frontdesk_model *model);
 
 #endif

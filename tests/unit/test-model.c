@@ -132,9 +132,19 @@ static void test_model_regex(void)
 	test_assert_strcmp(match_all(model, "ordine 123456 modem"), "modem|");
 	/* the same regex again: one rule, the admin's weight */
 	test_assert(frontdesk_model_add_string(model, "admin",
-		"orders 3 /ordine (n |numero )?[0-9]{5,}/\n", &error) == 0);
+		"orders 3 /ordine (n |numero )?[0-9]{5,}/\n"
+		"technical 1 router\nsales 2 modem\n", &error) == 0);
 	test_assert(frontdesk_model_regex_rule_count(model) == 3);
 	test_assert(frontdesk_model_rule(model, 0)->weight == 3.0f);
+	/* the first file's words still match next to the second's */
+	test_assert_strcmp(match_all(model, "ordine 123456 modem router"),
+			   "modem|router|");
+	test_assert(frontdesk_model_rule(model, 3)->weight == 2.0f);
+	/* a failed file leaves the model as it was */
+	test_assert(frontdesk_model_add_string(model, "bad",
+		"technical 1 switch\nbilling 1 /x(/\n", &error) < 0);
+	test_assert_strcmp(match_all(model, "switch modem router"),
+			   "modem|router|");
 	test_end();
 	frontdesk_model_deinit(&model);
 }

@@ -16,6 +16,8 @@
 
 struct classify_match {
 	unsigned int rule_idx;
+	/* where the match starts: scanned region and token */
+	unsigned int region, pos;
 	float region_weight;
 	bool subject;
 };
@@ -24,6 +26,7 @@ struct classify_ctx {
 	const struct frontdesk_model *model;
 	const struct frontdesk_settings *set;
 	ARRAY(struct classify_match) matches;
+	unsigned int region, pos;
 	float region_weight;
 	bool subject;
 };
@@ -41,6 +44,8 @@ static void classify_match_cb(unsigned int rule_idx, void *context)
 	struct classify_match *m = array_append_space(&ctx->matches);
 
 	m->rule_idx = rule_idx;
+	m->region = ctx->region;
+	m->pos = ctx->pos;
 	m->region_weight = ctx->region_weight;
 	m->subject = ctx->subject;
 }
@@ -61,12 +66,18 @@ classify_scan(struct classify_ctx *ctx, const char *text, size_t size,
 	tok = array_get(&tokens, &count);
 	if (weight <= 0)
 		return count;
+	ctx->region++;
 	ctx->region_weight = weight;
 	ctx->subject = subject;
 	for (i = 0; i < count; i++) {
+		ctx->pos = i;
 		frontdesk_model_match(ctx->model, tok + i, count - i,
 				      classify_match_cb, ctx);
 	}
+	ctx->pos = UINT_MAX;
+	frontdesk_model_match_regex(ctx->model, str_c(folded),
+				    FRONTDESK_CLASSIFY_MAX_HITS,
+				    classify_match_cb, ctx);
 	return count;
 }
 
@@ -113,6 +124,68 @@ classify_language(struct classify_ctx *ctx, const char *hint,
 	idx = frontdesk_model_lang_idx(model, ctx->set->default_language);
 	*lang_idx_r = idx > 0 ? (unsigned int)idx : 0;
 	return ctx->set->default_language;
+}
+
+/* The weight a match adds before repetition is counted: a word of another
+   language than the message's is weaker evidence (false friends exist). */
+static float
+classify_match_weight(const struct frontdesk_model *model,
+		      const struct classify_match *m, unsigned int lang_idx)
+{
+	const struct frontdesk_rule *rule =
+		frontdesk_model_rule(model, m->rule_idx);
+	float w = rule->weight * m->region_weight;
+
+	if (rule->lang_idx != 0 && rule->lang_idx != lang_idx)
+		w *= 0.7f;
+	return w;
+}
+
+/* Rules of several lexicons often cover the same words for the same need
+   (en "compatibility", es/fr/pt "compatib*", it "compatibil*"). One word of
+   the text is one piece of evidence: of the matches that start at the same
+   token and span as many words for the same need, only the strongest
+   counts. A phrase and a word inside it still both count. Matches come in
+   text order, so the rivals of a match are its neighbours. */
+static void
+classify_drop_same_span(struct classify_ctx *ctx, unsigned int lang_idx)
+{
+	const struct frontdesk_model *model = ctx->model;
+	struct classify_match *m;
+	const struct frontdesk_rule *ri, *rj;
+	unsigned int i, j, k, count;
+	float wi, wj;
+
+	m = array_get_modifiable(&ctx->matches, &count);
+	for (i = 0, k = 0; i < count; i++) {
+		ri = frontdesk_model_rule(model, m[i].rule_idx);
+		if (ri->regex != NULL) {
+			/* the admin's deliberate rule: always counts */
+			m[k++] = m[i];
+			continue;
+		}
+		wi = fabsf(classify_match_weight(model, &m[i], lang_idx));
+		/* a kept match of the same span and need? */
+		for (j = k; j > 0; j--) {
+			if (m[j-1].region != m[i].region ||
+			    m[j-1].pos != m[i].pos) {
+				j = 0;
+				break;
+			}
+			rj = frontdesk_model_rule(model, m[j-1].rule_idx);
+			if (rj->regex == NULL && rj->need_idx == ri->need_idx &&
+			    rj->word_count == ri->word_count)
+				break;
+		}
+		if (j == 0) {
+			m[k++] = m[i];
+			continue;
+		}
+		wj = fabsf(classify_match_weight(model, &m[j-1], lang_idx));
+		if (wi > wj)
+			m[j-1] = m[i];
+	}
+	array_delete(&ctx->matches, k, count - k);
 }
 
 static int rule_score_cmp(const struct rule_score *a, const struct rule_score *b)
@@ -186,6 +259,7 @@ classify_decide(struct classify_ctx *ctx, const char *lang_hint, int priority,
 	}
 	urgent_need = frontdesk_model_need_idx(model, FRONTDESK_NEED_URGENT);
 
+	classify_drop_same_span(ctx, lang_idx);
 	t_array_init(&contrib, 32);
 	array_foreach(&ctx->matches, m) {
 		const struct frontdesk_rule *rule =
@@ -197,11 +271,7 @@ classify_decide(struct classify_ctx *ctx, const char *lang_hint, int priority,
 			continue;
 		if (hits[m->rule_idx] >= FRONTDESK_CLASSIFY_MAX_HITS)
 			continue;
-		w = rule->weight * m->region_weight;
-		/* a word of another language is weaker evidence: false
-		   friends exist */
-		if (rule->lang_idx != 0 && rule->lang_idx != lang_idx)
-			w *= 0.7f;
+		w = classify_match_weight(model, m, lang_idx);
 		w = ldexpf(w, -(int)hits[m->rule_idx]);
 		hits[m->rule_idx]++;
 

@@ -3,12 +3,16 @@
 
 #include "array.h"
 
+#include <regex.h>
+
 /* A rule file is text, one rule a line:
      <need> <weight> <word> [<word>...]
    '#' starts a comment; "@language xx" sets the language of the rules that
    follow ("*" = any, the default). Words are matched on folded text
    (lowercase, no accents); a word ending in '*' matches any word it starts
-   (at least FRONTDESK_MODEL_MIN_STEM letters before the '*'). The need
+   (at least FRONTDESK_MODEL_MIN_STEM letters before the '*'). Instead of
+   words, a rule may give a POSIX extended regular expression between
+   slashes (<need> <weight> /<regex>/), matched on the folded text. The need
    "urgent" marks explicit urgency, the need "lang" a language cue. */
 
 /* Bounds: a rule file is written by people; past these it is a mistake. */
@@ -18,15 +22,20 @@
 #define FRONTDESK_MODEL_MIN_STEM 3
 #define FRONTDESK_MODEL_MAX_NEEDS 64
 #define FRONTDESK_MODEL_MAX_LANGS 32
+/* Regex rules are run over the whole text of every message: few of them. */
+#define FRONTDESK_MODEL_MAX_REGEX_RULES 256
 
 #define FRONTDESK_NEED_URGENT "urgent"
 #define FRONTDESK_NEED_LANG "lang"
 
 struct frontdesk_rule {
-	/* the words as written (folded), for explanations */
+	/* the words as written (folded), or "/regex/", for explanations */
 	const char *text;
 	const char *const *words;
+	/* 0 for a regex rule */
 	unsigned int word_count;
+	/* compiled regex of a regex rule, else NULL */
+	regex_t *regex;
 	/* bit i set: word i is a prefix */
 	unsigned int prefix_mask;
 	unsigned int need_idx;
@@ -76,5 +85,17 @@ void frontdesk_model_match(const struct frontdesk_model *model,
 			   unsigned int count,
 			   frontdesk_model_match_callback_t *callback,
 			   void *context);
+
+/* Call callback for every match of the regex rules in folded text (a
+   NUL-terminated string), at most max_hits times per rule. */
+void frontdesk_model_match_regex(const struct frontdesk_model *model,
+				 const char *folded, unsigned int max_hits,
+				 frontdesk_model_match_callback_t *callback,
+				 void *context);
+unsigned int
+frontdesk_model_regex_rule_count(const struct frontdesk_model *model);
+/* Bytes allocated for the model (pool, arrays, hash table; an estimate
+   for the hash table's own array), for the benchmark. */
+size_t frontdesk_model_memory_size(const struct frontdesk_model *model);
 
 #endif

@@ -18,68 +18,87 @@ static const char fold_latin_ext_a[128 + 1] =
 	"aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkklllllll"
 	"lllnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
 
-static void fold_char(unichar_t chr, string_t *dest)
+/* ASCII folded: letters lowercase, digits kept, the rest a space. */
+static const char fold_ascii[128 + 1] =
+	"                                "
+	"                0123456789      "
+	" abcdefghijklmnopqrstuvwxyz     "
+	" abcdefghijklmnopqrstuvwxyz     ";
+
+/* Write the folding of one character at out[o], return the new o. Runs of
+   separators collapse into one space (*space: the last written byte is a
+   space). */
+static inline size_t
+fold_char(unichar_t chr, unsigned char *out, size_t o, bool *space)
 {
 	char c;
 
 	if (chr < 0x80) {
-		if (chr >= 'A' && chr <= 'Z')
-			c = (char)(chr - 'A' + 'a');
-		else if ((chr >= 'a' && chr <= 'z') ||
-			 (chr >= '0' && chr <= '9'))
-			c = (char)chr;
-		else
-			c = ' ';
-	} else if (chr == 0xdf) {
-		str_append(dest, "ss");
-		return;
-	} else if (chr == 0xc6 || chr == 0xe6) {
-		str_append(dest, "ae");
-		return;
-	} else if (chr == 0x152 || chr == 0x153) {
-		str_append(dest, "oe");
-		return;
+		c = fold_ascii[chr];
+	} else if (chr == 0xdf || chr == 0xc6 || chr == 0xe6 ||
+		   chr == 0x152 || chr == 0x153) {
+		/* two letters: ß, æ, œ */
+		out[o++] = chr == 0xdf ? 's' : (chr == 0xc6 || chr == 0xe6) ?
+			'a' : 'o';
+		out[o++] = chr == 0xdf ? 's' : 'e';
+		*space = FALSE;
+		return o;
 	} else if (chr >= 0xc0 && chr <= 0xff) {
 		c = fold_latin1[chr - 0xc0];
 	} else if (chr >= 0x100 && chr <= 0x17f) {
 		c = fold_latin_ext_a[chr - 0x100];
-	} else if (chr == 0x2019 || chr == 0x2018) {
-		/* typographic apostrophes separate like ' does */
-		c = ' ';
 	} else {
+		/* typographic apostrophes and everything else separate
+		   words */
 		c = ' ';
 	}
 	if (c == ' ') {
-		/* collapse runs of separators */
-		if (str_len(dest) > 0 &&
-		    str_data(dest)[str_len(dest)-1] == ' ')
-			return;
+		if (*space)
+			return o;
+		*space = TRUE;
+	} else {
+		*space = FALSE;
 	}
-	str_append_c(dest, c);
+	out[o++] = (unsigned char)c;
+	return o;
 }
 
 void frontdesk_text_fold(const unsigned char *data, size_t size,
 			 string_t *dest)
 {
-	size_t i = 0;
+	size_t start = str_len(dest), i = 0, o = 0;
+	bool space = start > 0 && str_data(dest)[start-1] == ' ';
+	unsigned char *out;
 	unichar_t chr;
 	int n;
 
+	/* Folding never makes text longer (a byte gives at most a byte, "ß"
+	   its two bytes "ss"): write in place instead of a call a byte. */
+	out = buffer_append_space_unsafe(dest, size);
 	while (i < size) {
 		if (data[i] < 0x80) {
-			fold_char(data[i], dest);
-			i++;
+			/* the common case, inline: ASCII words and spaces */
+			char c = fold_ascii[data[i++]];
+
+			if (c != ' ')
+				out[o++] = c;
+			else if (!space)
+				out[o++] = ' ';
+			space = c == ' ';
 			continue;
 		}
 		n = uni_utf8_get_char_n(data + i, size - i, &chr);
 		if (n <= 0) {
-			fold_char(' ', dest);
+			/* invalid UTF-8: a separator */
+			o = fold_char(' ', out, o, &space);
 			i++;
 		} else {
-			fold_char(chr, dest);
+			o = fold_char(chr, out, o, &space);
 			i += n;
 		}
 	}
+	i_assert(o <= size);
+	buffer_set_used_size(dest, start + o);
 }
 
 void frontdesk_text_tokenize(const string_t *folded,

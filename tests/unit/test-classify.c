@@ -164,11 +164,77 @@ static void test_classify_basic(void)
 	frontdesk_model_deinit(&model);
 }
 
+static void test_classify_same_span(void)
+{
+	struct frontdesk_model *model = frontdesk_model_init();
+	struct frontdesk_settings *set;
+	struct frontdesk_classification r;
+	const char *error;
+
+	/* the same word in three lexicons, and a phrase holding a word */
+	test_assert(frontdesk_model_add_string(model, "t",
+		"@language en\ntechnical 0.8 compatibility\n"
+		"@language es\ntechnical 1.0 compatib*\n"
+		"@language it\ntechnical 0.8 compatibil*\n"
+		"@language *\nbilling 2 charged twice\nbilling 1 charged\n",
+		&error) == 0);
+	test_assert(frontdesk_settings_parse(pool_datastack_create(), null_env,
+					     NULL, &set, &error) == 0);
+
+	test_begin("classify one word is one piece of evidence per need");
+	classify_msg(model, set, "Subject: x\n\ncompatibility\n", &r);
+	test_assert_strcmp(r.need, "technical");
+	/* the strongest of the three rules in an English text (es and it
+	   count 0.7x), not their sum */
+	test_assert(r.score > 0.79 && r.score < 0.81);
+	test_assert(strstr(r.explanation, "[compatibility]") != NULL);
+	/* a phrase and a word inside it both count */
+	classify_msg(model, set, "Subject: x\n\nyou charged twice\n", &r);
+	test_assert_strcmp(r.need, "billing");
+	test_assert(r.score > 2.99 && r.score < 3.01);
+	test_end();
+	frontdesk_model_deinit(&model);
+}
+
+static void test_classify_regex(void)
+{
+	struct frontdesk_model *model = frontdesk_model_init();
+	struct frontdesk_settings *set;
+	struct frontdesk_classification r;
+	const char *error;
+
+	test_assert(frontdesk_model_add_string(model, "t", test_rules,
+					       &error) == 0);
+	test_assert(frontdesk_model_add_string(model, "admin",
+		"@language it\norders 2 /\\<ordine (n |nr )?[0-9]{4,}/\n",
+		&error) == 0);
+	test_assert(frontdesk_settings_parse(pool_datastack_create(), null_env,
+					     NULL, &set, &error) == 0);
+
+	test_begin("classify regex rules add their weight and explain");
+	classify_msg(model, set, "Subject: ciao\n\nil mio ordine nr. 48213 "
+		     "non e' per il modem\n", &r);
+	test_assert_strcmp(r.need, "orders");
+	/* regex 2, modem 1 for technical */
+	test_assert(r.score > 1.99 && r.score < 2.01);
+	test_assert(strstr(r.explanation,
+			   "orders=2.0 [/\\<ordine (n |nr )?[0-9]{4,}/]") != NULL);
+	/* in the subject it counts double, like a word */
+	classify_msg(model, set, "Subject: Ordine 48213\n\nsono il cliente\n",
+		     &r);
+	test_assert_strcmp(r.need, "orders");
+	test_assert(r.score > 3.99 && r.score < 4.01);
+	test_end();
+	frontdesk_model_deinit(&model);
+}
+
 void test_classify(void)
 {
 	result_pool = pool_alloconly_create("classify results", 16384);
 	T_BEGIN {
 		test_classify_basic();
+		test_classify_same_span();
+		test_classify_regex();
 	} T_END;
 	pool_unref(&result_pool);
 }

@@ -75,6 +75,80 @@ static void test_model_match(void)
 	frontdesk_model_deinit(&model);
 }
 
+static const char *match_regex(const struct frontdesk_model *model,
+			       const char *text)
+{
+	string_t *folded = t_str_new(64), *out = t_str_new(64);
+	struct hits h;
+	const char *t;
+
+	frontdesk_text_fold((const unsigned char *)text, strlen(text), folded);
+	t_array_init(&h.texts, 8);
+	h.model = model;
+	frontdesk_model_match_regex(model, str_c(folded), 3, hit_cb, &h);
+	array_foreach_elem(&h.texts, t)
+		str_printfa(out, "%s|", t);
+	return str_c(out);
+}
+
+static void test_model_regex(void)
+{
+	struct frontdesk_model *model = frontdesk_model_init();
+	const struct frontdesk_rule *rule;
+	const char *error;
+
+	test_begin("model regex rules");
+	test_assert(frontdesk_model_add_string(model, "t",
+		"@language it\n"
+		"orders 2 /ordine (n |numero )?[0-9]{5,}/   # order numbers\n"
+		"billing 1.5 /\\<Rimborsat[oaie]\\>/\n"
+		"technical 1 /perch[ÉE] non/\n"
+		"@language *\n"
+		"sales 1 modem\n", &error) == 0);
+	test_assert(frontdesk_model_rule_count(model) == 4);
+	test_assert(frontdesk_model_regex_rule_count(model) == 3);
+	rule = frontdesk_model_rule(model, 0);
+	test_assert(rule->regex != NULL && rule->word_count == 0);
+	test_assert(rule->lang_idx == 1);
+	test_assert_strcmp(rule->text, "/ordine (n |numero )?[0-9]{5,}/");
+	/* letters folded like the text; what follows '\' left alone */
+	test_assert_strcmp(frontdesk_model_rule(model, 1)->text,
+			   "/\\<rimborsat[oaie]\\>/");
+	test_assert_strcmp(frontdesk_model_rule(model, 2)->text,
+			   "/perch[ee] non/");
+	test_assert_strcmp(match_regex(model, "Ordine N. 123456 e ordine "
+				       "numero 99999; ordine 12"),
+			   "/ordine (n |numero )?[0-9]{5,}/|"
+			   "/ordine (n |numero )?[0-9]{5,}/|");
+	test_assert_strcmp(match_regex(model, "rimborsati? non rimborsatore"),
+			   "/\\<rimborsat[oaie]\\>/|");
+	test_assert_strcmp(match_regex(model, "PERCHÉ NON va"),
+			   "/perch[ee] non/|");
+	/* at most max_hits per rule */
+	test_assert_strcmp(match_regex(model, "perche non perche non perche "
+				       "non perche non"),
+			   "/perch[ee] non/|/perch[ee] non/|/perch[ee] non/|");
+	/* regex rules are not word rules */
+	test_assert_strcmp(match_all(model, "ordine 123456 modem"), "modem|");
+	/* the same regex again: one rule, the admin's weight */
+	test_assert(frontdesk_model_add_string(model, "admin",
+		"orders 3 /ordine (n |numero )?[0-9]{5,}/\n"
+		"technical 1 router\nsales 2 modem\n", &error) == 0);
+	test_assert(frontdesk_model_regex_rule_count(model) == 3);
+	test_assert(frontdesk_model_rule(model, 0)->weight == 3.0f);
+	/* the first file's words still match next to the second's */
+	test_assert_strcmp(match_all(model, "ordine 123456 modem router"),
+			   "modem|router|");
+	test_assert(frontdesk_model_rule(model, 3)->weight == 2.0f);
+	/* a failed file leaves the model as it was */
+	test_assert(frontdesk_model_add_string(model, "bad",
+		"technical 1 switch\nbilling 1 /x(/\n", &error) < 0);
+	test_assert_strcmp(match_all(model, "switch modem router"),
+			   "modem|router|");
+	test_end();
+	frontdesk_model_deinit(&model);
+}
+
 static void test_model_errors(void)
 {
 	static const struct {
@@ -90,6 +164,14 @@ static void test_model_errors(void)
 		{ "@language\n", "t:1: invalid language ''" },
 		{ "@frobnicate x\n", "t:1: unknown directive '@frobnicate'" },
 		{ "billing 1 a b c d e f g h i\n", "t:1: more than 8 words" },
+		{ "billing 1 modem\nbilling 1 /fattur\n",
+		  "t:2: regex without its closing '/'" },
+		{ "billing 1 /fattura(/\n", "t:1: invalid regex /fattura(/: " },
+		{ "billing 1 //\n", "t:1: empty regex" },
+		{ "billing 1 /x*/\n", "t:1: regex /x*/ matches the empty text" },
+		{ "billing 1 /fattura/ modem\n",
+		  "t:1: unexpected text after the regex: 'modem'" },
+		{ "billing 1 /fattura€/\n", "t:1: '€' never occurs" },
 	};
 	struct frontdesk_model *model;
 	const char *error;
@@ -137,6 +219,7 @@ static void test_model_shipped(void)
 void test_model(void)
 {
 	test_model_match();
+	test_model_regex();
 	test_model_errors();
 	test_model_shipped();
 }

@@ -90,21 +90,31 @@ classify_language(struct classify_ctx *ctx, const char *hint,
 	int lang_need = frontdesk_model_need_idx(model, FRONTDESK_NEED_LANG);
 	float *scores = t_new(float, lang_count + 1);
 	const struct classify_match *m;
-	unsigned int i, best = 0;
+	unsigned int i, best = 0, greeting = 0;
 	int idx;
 
 	if (lang_need >= 0) {
 		array_foreach(&ctx->matches, m) {
 			const struct frontdesk_rule *rule =
 				frontdesk_model_rule(model, m->rule_idx);
-			if (rule->need_idx == (unsigned int)lang_need)
-				scores[rule->lang_idx] += rule->weight;
+			if (rule->need_idx != (unsigned int)lang_need)
+				continue;
+			scores[rule->lang_idx] += rule->weight;
+			/* the first word of the customer's own text */
+			if (!m->subject && m->pos == 0 &&
+			    m->region_weight >= 1.0f)
+				greeting = rule->lang_idx;
 		}
 	}
 	for (i = 1; i < lang_count; i++) {
 		if (scores[i] > scores[best])
 			best = i;
 	}
+	/* A customer who greets us in a language ("Buongiorno, we would
+	   like ...") and uses it again has chosen it to address us, even if
+	   most of the text is in another one. */
+	if (greeting != 0 && scores[greeting] >= 2.0f)
+		best = greeting;
 	/* two function words at least, or trust the sender's header */
 	if (best != 0 && scores[best] >= 2.0f) {
 		*lang_idx_r = best;

@@ -121,6 +121,23 @@ static void test_classify_basic(void)
 	test_assert_strcmp(r.need, "billing");
 	test_end();
 
+	test_begin("classify greeting in a language the customer uses again");
+	classify_msg(model, set, "Subject: x\n\n"
+		     "che bello, the modem is broken and my router is the "
+		     "problem and you know it, sono stanco\n", &r);
+	test_assert_strcmp(r.language, "it");
+	/* one greeting word alone does not make the language */
+	classify_msg(model, set, "Subject: x\n\n"
+		     "che? the modem is broken and my router is the "
+		     "problem and you know it\n", &r);
+	test_assert_strcmp(r.language, "en");
+	/* a greeting further down (quoted, signature) does not count */
+	classify_msg(model, set, "Subject: x\n\n"
+		     "the modem is broken and my router is the problem, "
+		     "che sono\n", &r);
+	test_assert_strcmp(r.language, "en");
+	test_end();
+
 	test_begin("classify language hint from Content-Language");
 	classify_msg(model, set, "Subject: x\nContent-Language: it-IT\n\n"
 		     "modem\n", &r);

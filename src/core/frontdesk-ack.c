@@ -20,6 +20,8 @@
 #include "frontdesk-guard.h"
 #include "frontdesk-ack.h"
 
+#include <ctype.h>
+
 /* RFC 5322 2.1.1: lines SHOULD stay within 78 characters. */
 #define ACK_HEADER_LINE_MAX 78
 

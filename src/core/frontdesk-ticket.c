@@ -7,6 +7,8 @@
 #include "sha2.h"
 #include "frontdesk-ticket.h"
 
+#include <ctype.h>
+
 bool frontdesk_ticket_prefix_valid(const char *prefix)
 {
 	size_t len = strlen(prefix);

@@ -221,15 +221,20 @@ def pct(values, p):
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
-def deliver(dc, msgs, clients):
-    """Deliver msgs [(data, sender, msgid)] with `clients` LMTP sessions;
-    (start time, [LmtpResult or exception] in msgs order)."""
+def deliver(dc, msgs, clients, on_start=None):
+    """Deliver msgs [(data, sender, msgid)] with `clients` LMTP sessions,
+    calling on_start() once all are connected and warm; (start time,
+    [LmtpResult or exception] in msgs order)."""
     results = [None] * len(msgs)
     nxt = [0]
     lock = threading.Lock()
     start = []
-    barrier = threading.Barrier(clients + 1,
-                                action=lambda: start.append(time.monotonic()))
+
+    def go():
+        if on_start:
+            on_start()
+        start.append(time.monotonic())
+    barrier = threading.Barrier(clients + 1, action=go)
     warm, _ = fdtest.make_message(subject="warm-up", to=WARMUP)
     errors = []
 
@@ -294,7 +299,9 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
     sink_cpu0 = _cpu(sink.proc.pid)
     with instance(config, sink, args.module, args.model, peer_script) as dc:
         mark = dc.log_mark()
-        t0, results = deliver(dc, msgs, clients)
+        cpu0 = {}
+        t0, results = deliver(dc, msgs, clients, on_start=lambda: cpu0.update(
+            (p, _cpu(p)) for p in dc.processes("lmtp")))
         ok = [r for r in results if isinstance(r, fdtest.LmtpResult)
               and r.ok]
         t_deliv = max((r.t_reply for r in ok), default=t0)
@@ -308,6 +315,7 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
         sink_cpu = _cpu(sink.proc.pid) - sink_cpu0
         lmtp = dc.processes("lmtp")
         rss_kb = max((_vmhwm_kb(p) for p in lmtp), default=0)
+        lmtp_cpu = sum(_cpu(p) - cpu0.get(p, 0.0) for p in lmtp)
         stored = dc.all_messages(SUPPORT)
         log_text = dc.log(mark)
 
@@ -455,6 +463,7 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
         "unwanted": len(to_machine) + (len(stray) if expect_acks
                                        else len(acks)),
         "rss_mb": rss_kb / 1024.0, "lmtp_processes": len(lmtp),
+        "cpu_ms": lmtp_cpu / len(ok) * 1e3 if ok else None,
         "sink_cpu_us_per_ack": sink_cpu / len(acks) * 1e6 if acks else None,
         "sink_busy": sink_cpu / (t_end - t0 + SETTLE) if t_end > t0 else 0,
         "failures": failures, "notes": notes,
@@ -559,12 +568,15 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
              "LMTP DATA sent to its 250 reply. Ack latency: end of DATA to "
              "the acknowledgment at the sink. Median of the repetitions, "
              "deliveries/s with (min-max). RSS: peak (VmHWM) of the largest "
-             "lmtp process at the end of the run.")
+             "lmtp process at the end of the run. CPU: user+system time of "
+             "the lmtp processes per delivery (including the submission of "
+             "acks), which other load on the machine disturbs far less than "
+             "the rates.")
     L.append("")
     L.append("| configuration | clients | deliveries/s | delivery p50 ms | "
              "p95 ms | p99 ms | ack p50 ms | ack p99 ms | acks got/expected "
-             "| duplicate | missing | lmtp peak RSS MB |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+             "| duplicate | missing | lmtp peak RSS MB | lmtp CPU ms/msg |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     groups = {}
     for r in runs:
         groups.setdefault((r["config"], r["clients"]), []).append(r)
@@ -575,7 +587,7 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
                 continue
             rates = [r["rate"] for r in g]
             L.append("| %s | %d | %s (%s-%s) | %s | %s | %s | %s | %s | "
-                     "%s/%s | %d | %d | %s |" % (
+                     "%s/%s | %d | %d | %s | %s |" % (
                          cfg, c, fmt(med(g, "rate"), 0), fmt(min(rates), 0),
                          fmt(max(rates), 0),
                          fmt(ms(med(g, "deliv_p50"))),
@@ -587,7 +599,7 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
                          sum(r["expected_acks"] for r in g),
                          sum(r["dups"] for r in g),
                          sum(r["missing"] for r in g),
-                         fmt(med(g, "rss_mb"))))
+                         fmt(med(g, "rss_mb")), fmt(med(g, "cpu_ms"), 2)))
     L.append("")
     L.append("Ratios of the median deliveries/s:")
     L.append("")
@@ -635,17 +647,18 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
     L.append("")
     L.append("| run | configuration | clients | deliveries/s | without acks "
              "| p50 ms | p99 ms | ack p99 ms | acks | dup | missing | "
-             "unwanted | RSS MB | lmtp procs | sink busy | load |")
+             "unwanted | RSS MB | lmtp procs | CPU ms/msg | sink busy | "
+             "load |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-             "---|")
+             "---|---|")
     for r in runs:
         L.append("| %s | %s | %d | %.0f | %.0f | %s | %s | %s | %d | %d | "
-                 "%d | %d | %.1f | %d | %.0f%% | %.1f |" % (
+                 "%d | %d | %.1f | %d | %s | %.0f%% | %.1f |" % (
                      r["tag"], r["config"], r["clients"], r["rate"],
                      r["delivery_rate"], fmt(ms(r["deliv_p50"])),
                      fmt(ms(r["deliv_p99"])), fmt(ms(r["ack_p99"])),
                      r["acks"], r["dups"], r["missing"], r["unwanted"],
-                     r["rss_mb"], r["lmtp_processes"],
+                     r["rss_mb"], r["lmtp_processes"], fmt(r["cpu_ms"], 2),
                      100 * r["sink_busy"], r["load"]))
     L.append("")
     L.append("</details>")
@@ -810,11 +823,11 @@ def main(argv=None):
                     runs.append(r)
                     log("  %-6s %-9s %d clients: %6.0f deliveries/s, "
                         "p50 %s ms, p99 %s ms, acks %d/%d (ack p99 %s ms), "
-                        "dup %d, RSS %.1f MB%s"
+                        "dup %d, RSS %.1f MB, CPU %s ms/msg%s"
                         % (tag, cfg, c, r["rate"], fmt(ms(r["deliv_p50"])),
                            fmt(ms(r["deliv_p99"])), r["acks"],
                            r["expected_acks"], fmt(ms(r["ack_p99"])),
-                           r["dups"], r["rss_mb"],
+                           r["dups"], r["rss_mb"], fmt(r["cpu_ms"], 2),
                            "  FAILED: " + "; ".join(r["failures"])
                            if r["failures"] else ""))
 

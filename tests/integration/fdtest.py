@@ -152,6 +152,11 @@ class LmtpResult:
     rcpt: dict = field(default_factory=dict)   # RCPT TO reply
     data: dict = field(default_factory=dict)   # final per-recipient reply
     elapsed: float = 0.0                        # seconds for DATA
+    # time.monotonic() when DATA was sent, when the final "." was written
+    # and when the last reply arrived (0.0 if DATA was never sent)
+    t_data: float = 0.0
+    t_end: float = 0.0
+    t_reply: float = 0.0
 
     def code(self, rcpt):
         """The final code for rcpt (the RCPT reply if it was refused)."""
@@ -194,13 +199,28 @@ class LmtpSession:
         if not accepted:
             self.conn.rset()
             return res
-        t0 = time.monotonic()
-        first = self.conn.data(data)
+        res.t_data = time.monotonic()
+        first = self._data(data, res)
         res.data[accepted[0]] = first
         for r in accepted[1:]:
             res.data[r] = self.conn.getreply()
-        res.elapsed = time.monotonic() - t0
+        res.t_reply = time.monotonic()
+        res.elapsed = res.t_reply - res.t_data
         return res
+
+    def _data(self, data, res):
+        """smtplib's SMTP.data() for bytes, noting in res.t_end when the
+        whole message has been written (the benchmark's ack latency starts
+        there)."""
+        code, msg = self.conn.docmd("DATA")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, msg)
+        q = re.sub(rb"(?m)^\.", b"..", data)
+        if q[-2:] != b"\r\n":
+            q += b"\r\n"
+        self.conn.send(q + b".\r\n")
+        res.t_end = time.monotonic()
+        return self.conn.getreply()
 
     def close(self):
         try:
@@ -584,6 +604,23 @@ plugin {{
                 shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
         self.pid = None
+
+    def processes(self, name=None):
+        """Pids of the instance's running processes below the master, only
+        those whose command name (/proc/PID/comm) is `name` when given,
+        e.g. processes("lmtp")."""
+        if not self.pid:
+            return []
+        out = []
+        for p in _alive(_descendants(self.pid)):
+            try:
+                with open("/proc/%d/comm" % p) as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue
+            if name is None or comm == name:
+                out.append(p)
+        return out
 
     # ---- log -----------------------------------------------------------------
     def log(self, since=0):

@@ -76,6 +76,22 @@ def test_lmtp_session_many_transactions(plain):
     assert plain.count(A, "INBOX") == before + 5
 
 
+def test_lmtp_timestamps_and_processes(plain):
+    """What bench/ measures with: DATA sent <= message written <= reply,
+    and the instance's lmtp processes can be found."""
+    data, msgid = make_message("timed", body="line\n.\n..two dots\n" * 50)
+    with plain.lmtp() as s:
+        res = s.send([A], data)
+        assert res.code(A) == 250
+        assert 0 < res.t_data <= res.t_end <= res.t_reply
+        assert abs(res.elapsed - (res.t_reply - res.t_data)) < 1e-9
+        lmtp = plain.processes("lmtp")
+        assert lmtp and all(os.path.exists("/proc/%d" % p) for p in lmtp)
+        assert plain.pid not in lmtp
+    (msg,) = plain.find(A, msgid)
+    assert msg.size > 50 * 15      # dot-stuffing undone, nothing lost
+
+
 def test_lda(plain):
     data, msgid = make_message("via lda")
     p = plain.deliver_lda(A, data)

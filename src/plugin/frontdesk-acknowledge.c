@@ -285,19 +285,23 @@ struct ack_env {
 	struct frontdesk_ticket_key key;
 };
 
+/* Once per delivery: the decision before saving and the acknowledgment
+   after it share one state directory, secret and state connection. */
 static int ack_env_init(struct frontdesk_user *fuser, struct mail_user *user,
-			struct ack_env *env, const char **error_r)
+			pool_t pool, struct ack_env *env, const char **error_r)
 {
 	buffer_t *secret = t_buffer_create(64);
+	const char *state_dir;
 
 	i_zero(env);
 	env->set = fuser->set;
 	env->event = fuser->event;
-	if (ack_state_dir(user, fuser->set, &env->state_dir, error_r) < 0 ||
-	    ack_secret(fuser->set, env->state_dir, secret, error_r) < 0)
+	if (ack_state_dir(user, fuser->set, &state_dir, error_r) < 0 ||
+	    ack_secret(fuser->set, state_dir, secret, error_r) < 0)
 		return -1;
+	env->state_dir = p_strdup(pool, state_dir);
 	env->key.prefix = fuser->set->ack.ticket_prefix;
-	env->key.secret = secret->data;
+	env->key.secret = p_memdup(pool, secret->data, secret->used);
 	env->key.secret_len = secret->used;
 	return frontdesk_state_init(env->state_dir, fuser->set->ack.dict_uri,
 				    user->username, fuser->event, &env->state,
@@ -402,7 +406,7 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 			   pool_t pool, struct frontdesk_ack_decision *dec)
 {
 	const struct frontdesk_settings *set = fuser->set;
-	struct ack_env env;
+	struct ack_env *env;
 	const char *ticket, *record, *error, *reason;
 	bool by_reference;
 	int ret;
@@ -411,21 +415,23 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 	dec->reason = "disabled";
 	if (set->ack.mode == FRONTDESK_ACK_NO)
 		return;
-	if (ack_env_init(fuser, ctx->rcpt_user, &env, &error) < 0) {
+	env = p_new(pool, struct ack_env, 1);
+	if (ack_env_init(fuser, ctx->rcpt_user, pool, env, &error) < 0) {
 		e_error(fuser->event, "no ticket and no ack: %s", error);
 		dec->reason = "state-error";
-		ack_env_deinit(&env);
+		ack_env_deinit(env);
 		return;
 	}
-	ticket = followup_ticket(&env, view);
+	dec->env = env;
+	ticket = followup_ticket(env, view);
 	by_reference = ticket != NULL;
 	if (by_reference)
 		dec->follow_up = TRUE;
 	else
-		ticket = frontdesk_ticket_make(&env.key,
+		ticket = frontdesk_ticket_make(&env->key,
 					       conversation_key(view));
 	dec->ticket = p_strdup(pool, ticket);
-	ret = frontdesk_state_lookup(env.state, ticket, &record, &error);
+	ret = frontdesk_state_lookup(env->state, ticket, &record, &error);
 	if (ret < 0)
 		e_error(fuser->event, "ticket lookup failed: %s", error);
 	else if (ret > 0) {
@@ -443,11 +449,10 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 		dec->reason = by_reference ? "follow-up" : "already-acked";
 	}
 	if (dec->send && set->ack.mode == FRONTDESK_ACK_SHADOW) {
-		dec->send = ack_commit(&env, view, result, ticket, ioloop_time,
+		dec->send = ack_commit(env, view, result, ticket, ioloop_time,
 				       &reason);
 		dec->reason = reason;
 	}
-	ack_env_deinit(&env);
 }
 
 /* --- composing and queueing -------------------------------------------- */
@@ -616,23 +621,17 @@ void frontdesk_ack_after_save(struct frontdesk_user *fuser,
 			      const struct frontdesk_classification *result,
 			      struct frontdesk_ack_decision *dec)
 {
-	struct ack_env env;
+	struct ack_env *env = dec->env;
 	const char *error, *reason;
 
 	if (fuser->set->ack.mode != FRONTDESK_ACK_YES || !dec->send)
 		return;
-	if (ack_env_init(fuser, ctx->rcpt_user, &env, &error) < 0) {
-		e_error(fuser->event, "no ack: %s", error);
-		dec->send = FALSE;
-		dec->reason = "state-error";
-		ack_env_deinit(&env);
-		return;
-	}
-	dec->send = ack_commit(&env, view, result, dec->ticket, ioloop_time,
+	i_assert(env != NULL);
+	dec->send = ack_commit(env, view, result, dec->ticket, ioloop_time,
 			       &reason);
 	dec->reason = reason;
 	if (dec->send) {
-		if (ack_queue(&env, ctx, view, result, dec->ticket,
+		if (ack_queue(env, ctx, view, result, dec->ticket,
 			      &error) < 0) {
 			e_error(fuser->event, "no ack for ticket %s: %s",
 				dec->ticket, error);
@@ -642,7 +641,14 @@ void frontdesk_ack_after_save(struct frontdesk_user *fuser,
 			dec->reason = "queued";
 		}
 	}
-	ack_env_deinit(&env);
+}
+
+void frontdesk_ack_decision_free(struct frontdesk_ack_decision *dec)
+{
+	if (dec->env != NULL) {
+		ack_env_deinit(dec->env);
+		dec->env = NULL;
+	}
 }
 
 void frontdesk_ack_deinit(void)

@@ -5,6 +5,7 @@ struct mail_deliver_context;
 struct frontdesk_user;
 struct frontdesk_view;
 struct frontdesk_classification;
+struct ack_env;
 
 struct frontdesk_ack_decision {
 	/* the reference of this conversation; NULL when there is no secret
@@ -17,6 +18,9 @@ struct frontdesk_ack_decision {
 	/* verdict so far: may we acknowledge, and the reason token */
 	bool send;
 	const char *reason;
+	/* state directory, secret and state store, kept from the decision
+	   to the acknowledgment; freed by frontdesk_ack_decision_free() */
+	struct ack_env *env;
 };
 
 /* Before the message is saved: guard, ticket, follow-up. In shadow mode
@@ -35,6 +39,8 @@ void frontdesk_ack_after_save(struct frontdesk_user *fuser,
 			      const struct frontdesk_view *view,
 			      const struct frontdesk_classification *result,
 			      struct frontdesk_ack_decision *dec);
+
+void frontdesk_ack_decision_free(struct frontdesk_ack_decision *dec);
 
 void frontdesk_ack_deinit(void);
 

@@ -94,6 +94,7 @@ frontdesk_delivery_raw_mail(struct mail_deliver_context *ctx,
 
 static void frontdesk_delivery_free(struct frontdesk_delivery *d)
 {
+	frontdesk_ack_decision_free(&d->ack);
 	if (d->raw_mail != NULL)
 		mail_free(&d->raw_mail);
 	if (d->raw_trans != NULL)

@@ -3,12 +3,13 @@
 
 /* The acknowledgment spool: a Maildir-like directory (tmp/, queue/,
    failed/) of files that each hold one composed acknowledgment and how to
-   send it. The delivery writes an entry (fsync'd, renamed into queue/:
-   durable before the delivery reports success) and leaves; the
-   frontdesk-sender program sends, retries with backoff and gives up after
-   the entry's lifetime. So the relay's health never delays a delivery and
-   an ack that cannot go out now is not lost. Shared by the plugin and the
-   sender; no clock inside (times are passed in). */
+   send it. The delivery writes an entry (renamed into queue/ before the
+   delivery reports success; flushed to disk when the admin's mail_fsync
+   asks for it) and leaves; the frontdesk-sender program sends, retries
+   with backoff and gives up after the entry's lifetime. So the relay's
+   health never delays a delivery and an ack that cannot go out now is not
+   lost. Shared by the plugin and the sender; no clock inside (times are
+   passed in). */
 
 #define FRONTDESK_SPOOL_MAGIC "frontdesk-spool 1"
 /* Retries after 5 s, 10 s, 20 s, ... at most every 15 minutes: fast
@@ -17,6 +18,8 @@
 #define FRONTDESK_SPOOL_MAX_RETRY_SECS (15*60)
 /* An entry is one acknowledgment: a few KB, DKIM included. */
 #define FRONTDESK_SPOOL_MAX_SIZE (1024*1024)
+/* Emptied files of sent entries kept in spare/ for reuse. */
+#define FRONTDESK_SPOOL_SPARE_MAX 64
 
 struct frontdesk_spool_entry {
 	/* file name in queue/ */
@@ -34,10 +37,11 @@ struct frontdesk_spool_entry {
 	size_t message_size;
 };
 
-/* Creates tmp/, queue/ and failed/ if needed. */
+/* Creates tmp/, queue/, failed/ and spare/ if needed. */
 int frontdesk_spool_mkdirs(const char *spool_dir, const char **error_r);
-/* Writes entry->name into queue/ atomically (tmp/ + fsync + rename). An
-   existing entry of that name is replaced. */
+/* Writes entry->name into queue/ atomically (tmp/ + optional fdatasync +
+   rename). An existing entry of that name is replaced. When the spool's
+   directories are missing it fails with errno ENOENT. */
 int frontdesk_spool_write(const char *spool_dir,
 			  const struct frontdesk_spool_entry *entry,
 			  bool fsync_data, const char **error_r);
@@ -46,5 +50,12 @@ int frontdesk_spool_read(pool_t pool, const char *spool_dir, const char *name,
 			 const char **error_r);
 /* Seconds to wait before the next attempt after attempts failures. */
 unsigned int frontdesk_spool_backoff(unsigned int attempts);
+/* The entry was sent: empty its file and keep it in spare/ for the next
+   entry while *spare_count is below FRONTDESK_SPOOL_SPARE_MAX (counting
+   it), else delete it. */
+void frontdesk_spool_done(const char *spool_dir, const char *name,
+			  unsigned int *spare_count);
+/* How many files spare/ holds now (the maximum if it cannot be read). */
+unsigned int frontdesk_spool_spare_count(const char *spool_dir);
 
 #endif

@@ -16,6 +16,7 @@
 #include "smtp-address.h"
 #include "smtp-submit-settings.h"
 #include "mail-user.h"
+#include "mail-storage-settings.h"
 #include "mail-deliver.h"
 #include "frontdesk-view.h"
 #include "frontdesk-settings.h"
@@ -541,8 +542,11 @@ static int ack_queue(struct ack_env *env, struct mail_deliver_context *ctx,
 	struct frontdesk_spool_entry entry;
 	struct frontdesk_when when;
 	const char *spool_dir, *from;
+	const struct mail_storage_settings *storage_set;
 	string_t *msg;
 	time_t now = ioloop_time, deadline;
+	bool fsync_ack;
+	int ret;
 
 	if (template_for(env->set, result->language, &tpl, error_r) < 0)
 		return -1;
@@ -591,8 +595,6 @@ static int ack_queue(struct ack_env *env, struct mail_deliver_context *ctx,
 	}
 
 	spool_dir = t_strconcat(env->state_dir, "/spool", NULL);
-	if (frontdesk_spool_mkdirs(spool_dir, error_r) < 0)
-		return -1;
 	i_zero(&entry);
 	entry.name = t_strdup_printf("%ld.%s.%s", (long)now, ticket, my_pid);
 	entry.created = now;
@@ -609,7 +611,21 @@ static int ack_queue(struct ack_env *env, struct mail_deliver_context *ctx,
 	}
 	entry.message = str_data(msg);
 	entry.message_size = str_len(msg);
-	if (frontdesk_spool_write(spool_dir, &entry, TRUE, error_r) < 0)
+	/* the admin's mail_fsync says what is worth a disk flush: with the
+	   default (optimized) Dovecot flushes the customer's mail, and an
+	   ack lost to a power cut within the kernel's writeback delay is
+	   not worth a flush per delivery; "always" flushes the ack too */
+	storage_set = mail_user_set_get_storage_set(ctx->rcpt_user);
+	fsync_ack = storage_set->parsed_fsync_mode == FSYNC_MODE_ALWAYS;
+	ret = frontdesk_spool_write(spool_dir, &entry, fsync_ack, error_r);
+	if (ret < 0 && errno == ENOENT) {
+		/* first ack of this desk: create the spool and try again */
+		if (frontdesk_spool_mkdirs(spool_dir, error_r) < 0)
+			return -1;
+		ret = frontdesk_spool_write(spool_dir, &entry, fsync_ack,
+					    error_r);
+	}
+	if (ret < 0)
 		return -1;
 	ack_start_sender(env, spool_dir);
 	return 0;

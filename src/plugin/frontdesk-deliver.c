@@ -293,6 +293,19 @@ static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
 				      storage_r) == 0)
 			ret = 1;
 	}
+	if (ret <= 0 && !ctx->saved_mail &&
+	    strcasecmp(ctx->rcpt_default_mailbox, "INBOX") != 0) {
+		/* the folder may have been deleted since we last saw it:
+		   look again, create it, and try once more */
+		frontdesk_folder_forget(ctx->rcpt_user,
+					ctx->rcpt_default_mailbox);
+		if (frontdesk_folder_ensure(ctx->rcpt_user,
+					    ctx->rcpt_default_mailbox,
+					    &error) == 0 &&
+		    mail_deliver_save(ctx, ctx->rcpt_default_mailbox, 0, NULL,
+				      storage_r) == 0)
+			ret = 1;
+	}
 	fuser->cur_keywords = NULL;
 	ctx->src_mail = orig_mail;
 	if (ret <= 0 && !ctx->saved_mail &&

@@ -181,6 +181,7 @@ void frontdesk_plugin_deinit(void)
 {
 	frontdesk_deliver_deinit();
 	frontdesk_ack_deinit();
+	frontdesk_folder_cache_deinit();
 	dict_drivers_unregister_builtin();
 	mail_storage_hooks_remove(&frontdesk_mail_storage_hooks);
 	if (frontdesk_raw_user != NULL)

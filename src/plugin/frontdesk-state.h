@@ -4,9 +4,9 @@
 /* What frontdesk remembers between deliveries: which tickets exist (so a
    conversation is acknowledged once) and how many acks went out per sender
    and per minute. Two backends: files under the state directory (one
-   server, no extra service; O_EXCL and flock make it safe under
-   concurrent deliveries) and a Dovecot dict (e.g. redis) that several
-   backends share. */
+   server, no extra service: 256 bucket files per kind, flock'd, safe under
+   concurrent deliveries; tickets expire after 90 days) and a Dovecot dict
+   (e.g. redis) that several backends share. */
 
 struct frontdesk_state;
 

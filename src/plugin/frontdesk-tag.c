@@ -5,6 +5,8 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
+#include "hash.h"
+#include "ioloop.h"
 #include "mail-storage-private.h"
 #include "mail-namespace.h"
 #include "frontdesk-plugin.h"
@@ -19,6 +21,89 @@ struct frontdesk_mailbox {
 
 static MODULE_CONTEXT_DEFINE_INIT(frontdesk_storage_module,
 				  &mail_storage_module_register);
+
+/* Folders seen to exist, per user, with when: an lmtp process delivers many
+   mails to the same desk, and asking the mailbox list each time was a tenth
+   of a delivery's CPU. A folder deleted meanwhile costs one save to INBOX
+   (the delivery's fallback), which forgets it here. */
+#define FOLDER_CACHE_SECS 60
+#define FOLDER_CACHE_MAX 256
+static HASH_TABLE(char *, void *) folder_cache;
+
+static const char *folder_cache_key(struct mail_user *user, const char *name)
+{
+	return t_strconcat(user->username, "\t", name, NULL);
+}
+
+static bool folder_cache_fresh(const char *key)
+{
+	void *value;
+
+	if (!hash_table_is_created(folder_cache))
+		return FALSE;
+	value = hash_table_lookup(folder_cache, key);
+	return value != NULL &&
+		ioloop_time - (time_t)POINTER_CAST_TO(value, uintptr_t) <
+		FOLDER_CACHE_SECS;
+}
+
+static void folder_cache_clear(void)
+{
+	struct hash_iterate_context *iter;
+	char *key;
+	void *value;
+
+	iter = hash_table_iterate_init(folder_cache);
+	while (hash_table_iterate(iter, folder_cache, &key, &value))
+		i_free(key);
+	hash_table_iterate_deinit(&iter);
+	hash_table_clear(folder_cache, FALSE);
+}
+
+static void folder_cache_set(const char *key)
+{
+	char *orig_key;
+	void *value;
+
+	if (!hash_table_is_created(folder_cache))
+		hash_table_create(&folder_cache, default_pool, 0, str_hash,
+				  strcmp);
+	if (hash_table_lookup_full(folder_cache, key, &orig_key, &value)) {
+		hash_table_update(folder_cache, orig_key,
+				  POINTER_CAST((uintptr_t)ioloop_time));
+		return;
+	}
+	/* an lmtp process may serve many users: stay small */
+	if (hash_table_count(folder_cache) >= FOLDER_CACHE_MAX)
+		folder_cache_clear();
+	hash_table_insert(folder_cache, i_strdup(key),
+			  POINTER_CAST((uintptr_t)ioloop_time));
+}
+
+void frontdesk_folder_forget(struct mail_user *user, const char *name)
+{
+	char *orig_key;
+	void *value;
+
+	if (!hash_table_is_created(folder_cache))
+		return;
+	T_BEGIN {
+		if (hash_table_lookup_full(folder_cache,
+					   folder_cache_key(user, name),
+					   &orig_key, &value)) {
+			hash_table_remove(folder_cache, orig_key);
+			i_free(orig_key);
+		}
+	} T_END;
+}
+
+void frontdesk_folder_cache_deinit(void)
+{
+	if (!hash_table_is_created(folder_cache))
+		return;
+	folder_cache_clear();
+	hash_table_destroy(&folder_cache);
+}
 
 static void frontdesk_save_add_keywords(struct mail_save_context *ctx)
 {
@@ -97,8 +182,11 @@ int frontdesk_folder_ensure(struct mail_user *user, const char *name,
 	struct mailbox *box;
 	enum mailbox_existence existence;
 	enum mail_error error;
+	const char *key = folder_cache_key(user, name);
 	int ret = 0;
 
+	if (folder_cache_fresh(key))
+		return 0;
 	ns = mail_namespace_find(user->namespaces, name);
 	box = mailbox_alloc(ns->list, name, 0);
 	if (mailbox_exists(box, TRUE, &existence) < 0) {
@@ -120,5 +208,7 @@ int frontdesk_folder_ensure(struct mail_user *user, const char *name,
 		}
 	}
 	mailbox_free(&box);
+	if (ret == 0)
+		folder_cache_set(key);
 	return ret;
 }

@@ -40,6 +40,8 @@
 
 static const char *spool_dir;
 static unsigned int idle_secs = SENDER_DEFAULT_IDLE_SECS;
+/* files in spare/, counted at each pass */
+static unsigned int spare_count;
 
 /* 1 sent, 0 to retry, -1 given up */
 static int send_entry(struct frontdesk_spool_entry *e, const char **error_r)
@@ -141,7 +143,7 @@ static time_t process_entry(const char *name)
 		i_info("ack sent: ticket=%s to=%s attempt=%u delay=%lds",
 		       e->ticket, str_sanitize(e->rcpt_to, 80), e->attempts,
 		       (long)(time(NULL) - e->created));
-		i_unlink(t_strdup_printf("%s/queue/%s", spool_dir, name));
+		frontdesk_spool_done(spool_dir, name, &spare_count);
 		return 0;
 	}
 	if (ret < 0) {
@@ -180,6 +182,7 @@ static unsigned int queue_pass(time_t *next_r)
 	DIR *dirp;
 
 	*next_r = 0;
+	spare_count = frontdesk_spool_spare_count(spool_dir);
 	dirp = opendir(dir);
 	if (dirp == NULL) {
 		i_error("opendir(%s) failed: %m", dir);
@@ -267,9 +270,13 @@ static void run(void)
 	int lock_fd = -1, inotify_fd;
 	time_t next, idle_until;
 	unsigned int left;
+	const char *error;
 
 	if (runner_lock(&lock_fd) <= 0)
 		return; /* another runner has it */
+	/* a spool made by an older version has no spare/ */
+	if (frontdesk_spool_mkdirs(spool_dir, &error) < 0)
+		i_error("%s", error);
 	inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (inotify_fd != -1 &&
 	    inotify_add_watch(inotify_fd, queue, IN_MOVED_TO) < 0) {

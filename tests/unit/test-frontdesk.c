@@ -16,6 +16,7 @@ int main(void)
 		test_ack,
 		test_hours,
 		test_dkim,
+		test_spool,
 		NULL
 	};
 	return test_run(test_functions);

@@ -12,5 +12,6 @@ void test_guard(void);
 void test_ack(void);
 void test_hours(void);
 void test_dkim(void);
+void test_spool(void);
 
 #endif

@@ -20,6 +20,8 @@ struct classify_match {
 	unsigned int region, pos;
 	float region_weight;
 	bool subject;
+	/* matched the head of a compound (see classify_scan_heads) */
+	bool head;
 };
 
 struct classify_ctx {
@@ -29,6 +31,10 @@ struct classify_ctx {
 	unsigned int region, pos;
 	float region_weight;
 	bool subject;
+	/* the language whose compounds are read by their head, or -1; the
+	   needs that never match a head */
+	int compound_lang, lang_need, urgent_need;
+	bool head;
 };
 
 struct rule_score {
@@ -41,13 +47,56 @@ struct rule_score {
 static void classify_match_cb(unsigned int rule_idx, void *context)
 {
 	struct classify_ctx *ctx = context;
-	struct classify_match *m = array_append_space(&ctx->matches);
+	struct classify_match *m;
 
+	if (ctx->head) {
+		const struct frontdesk_rule *rule =
+			frontdesk_model_rule(ctx->model, rule_idx);
+
+		if (rule->regex != NULL || rule->word_count != 1 ||
+		    (int)rule->lang_idx != ctx->compound_lang ||
+		    (int)rule->need_idx == ctx->lang_need ||
+		    (int)rule->need_idx == ctx->urgent_need ||
+		    strlen(rule->words[0]) < FRONTDESK_CLASSIFY_MIN_HEAD)
+			return;
+	}
+	m = array_append_space(&ctx->matches);
 	m->rule_idx = rule_idx;
 	m->region = ctx->region;
 	m->pos = ctx->pos;
 	m->region_weight = ctx->region_weight;
 	m->subject = ctx->subject;
+	m->head = ctx->head;
+}
+
+/* German writes "Serverausfall", "Rücksendeetikett", "Stromrechnung" as one
+   word, and the last part (the head) says what the thing is. A lexicon
+   cannot list every compound, so the longest head of a token that is a
+   single-word rule of the compounding language counts as that rule, at the
+   token's position (so a rule for the whole compound and one for its head
+   are one piece of evidence). At least 3 letters must come before the head
+   ("Berechnung" is not a "Rechnung") and the head must have
+   FRONTDESK_CLASSIFY_MIN_HEAD letters. */
+static void
+classify_scan_heads(struct classify_ctx *ctx, const struct frontdesk_token *tok)
+{
+	struct frontdesk_token head;
+	unsigned int k, before = array_count(&ctx->matches);
+
+	if (ctx->compound_lang < 0 ||
+	    tok->len < FRONTDESK_MODEL_MIN_STEM + FRONTDESK_CLASSIFY_MIN_HEAD)
+		return;
+	ctx->head = TRUE;
+	for (k = FRONTDESK_MODEL_MIN_STEM;
+	     k + FRONTDESK_CLASSIFY_MIN_HEAD <= tok->len; k++) {
+		head.str = tok->str + k;
+		head.len = tok->len - k;
+		frontdesk_model_match(ctx->model, &head, 1,
+				      classify_match_cb, ctx);
+		if (array_count(&ctx->matches) > before)
+			break;
+	}
+	ctx->head = FALSE;
 }
 
 static unsigned int
@@ -73,6 +122,7 @@ classify_scan(struct classify_ctx *ctx, const char *text, size_t size,
 		ctx->pos = i;
 		frontdesk_model_match(ctx->model, tok + i, count - i,
 				      classify_match_cb, ctx);
+		classify_scan_heads(ctx, tok + i);
 	}
 	ctx->pos = UINT_MAX;
 	frontdesk_model_match_regex(ctx->model, str_c(folded),
@@ -279,6 +329,10 @@ classify_decide(struct classify_ctx *ctx, const char *lang_hint, int priority,
 
 		if (!is_urgent && tax_of[rule->need_idx] < 0)
 			continue;
+		/* a compound's head only in its own language: in another
+		   one the letters are not a compound */
+		if (m->head && rule->lang_idx != lang_idx)
+			continue;
 		if (hits[m->rule_idx] >= FRONTDESK_CLASSIFY_MAX_HITS)
 			continue;
 		w = classify_match_weight(model, m, lang_idx);
@@ -408,6 +462,12 @@ classify_run(const struct frontdesk_model *model,
 		i_zero(&ctx);
 		ctx.model = model;
 		ctx.set = set;
+		ctx.compound_lang = frontdesk_model_lang_idx(model,
+			FRONTDESK_CLASSIFY_COMPOUND_LANG);
+		ctx.lang_need = frontdesk_model_need_idx(model,
+			FRONTDESK_NEED_LANG);
+		ctx.urgent_need = frontdesk_model_need_idx(model,
+			FRONTDESK_NEED_URGENT);
 		t_array_init(&ctx.matches, 64);
 		classify_body(&ctx, subject, body, body_size);
 		classify_decide(&ctx, lang_hint, priority, pool, result_r);

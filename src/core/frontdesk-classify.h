@@ -21,6 +21,10 @@ struct frontdesk_view;
 /* A rule matched again and again counts 1, 1/2, 1/4: repetition is weak
    evidence. */
 #define FRONTDESK_CLASSIFY_MAX_HITS 3
+/* German compounds are read by their head ("Serverausfall" is an
+   "Ausfall"): the language, and the shortest head that counts. */
+#define FRONTDESK_CLASSIFY_COMPOUND_LANG "de"
+#define FRONTDESK_CLASSIFY_MIN_HEAD 5
 /* Explanation: what fits in a header line. */
 #define FRONTDESK_CLASSIFY_MAX_EXPLANATION 240
 

@@ -245,6 +245,57 @@ static void test_classify_regex(void)
 	frontdesk_model_deinit(&model);
 }
 
+static void test_classify_compound_head(void)
+{
+	struct frontdesk_model *model = frontdesk_model_init();
+	struct frontdesk_settings *set;
+	struct frontdesk_classification r;
+	const char *error;
+
+	test_assert(frontdesk_model_add_string(model, "t",
+		"@language de\nlang 1 der\nlang 1 ist\nlang 1 seit\n"
+		"lang 1 nicht\nlang 1 wir\n"
+		"outage 2 ausfall\nbilling 2 rechnung*\nbilling 1 stromrechnung\n"
+		"urgent 2 notfall\n"
+		"@language en\nlang 1 the\nlang 1 is\nlang 1 and\n"
+		"technical 1 box\n",
+		&error) == 0);
+	test_assert(frontdesk_settings_parse(pool_datastack_create(), null_env,
+					     NULL, &set, &error) == 0);
+
+	test_begin("classify German compounds by their head");
+	/* "Serverausfall" is an "Ausfall" */
+	classify_msg(model, set, "Subject: x\n\nwir haben seit heute "
+		     "einen Serverausfall, der nicht endet\n", &r);
+	test_assert_strcmp(r.need, "outage");
+	test_assert(r.score > 1.99 && r.score < 2.01);
+	test_assert(strstr(r.explanation, "[ausfall]") != NULL);
+	/* a stem as head: "Jahresrechnungen" */
+	classify_msg(model, set, "Subject: x\n\nwir haben die "
+		     "Jahresrechnungen nicht\n", &r);
+	test_assert_strcmp(r.need, "billing");
+	/* a rule for the whole compound and its head are one piece of
+	   evidence: the stronger counts */
+	classify_msg(model, set, "Subject: x\n\ndie Stromrechnung ist "
+		     "nicht da\n", &r);
+	test_assert_strcmp(r.need, "billing");
+	test_assert(r.score > 1.99 && r.score < 2.01);
+	/* fewer than 3 letters before the head: "Berechnung" is no bill */
+	classify_msg(model, set, "Subject: x\n\nder Berechnung ist nicht "
+		     "klar\n", &r);
+	test_assert_strcmp(r.need, "");
+	/* heads never carry urgency */
+	classify_msg(model, set, "Subject: x\n\nder Zahnnotfall ist nicht "
+		     "klar\n", &r);
+	test_assert(!r.urgent);
+	/* not in an English text: there the letters are no compound */
+	classify_msg(model, set, "Subject: x\n\nthe boxausfall is the "
+		     "box and the thing\n", &r);
+	test_assert_strcmp(r.need, "technical");
+	test_end();
+	frontdesk_model_deinit(&model);
+}
+
 void test_classify(void)
 {
 	result_pool = pool_alloconly_create("classify results", 16384);
@@ -252,6 +303,7 @@ void test_classify(void)
 		test_classify_basic();
 		test_classify_same_span();
 		test_classify_regex();
+		test_classify_compound_head();
 	} T_END;
 	pool_unref(&result_pool);
 }

@@ -17,6 +17,7 @@
 #include "frontdesk-hours.h"
 #include "frontdesk-template.h"
 #include "frontdesk-ack.h"
+#include "bench-common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,22 +25,11 @@
 
 #define BENCH_ROUNDS 200
 
-ARRAY_DEFINE_TYPE(bench_double, double);
-
 struct mail_case {
 	const char *path;
 	struct frontdesk_view *view;
 	struct frontdesk_classification result;
 };
-
-static double now_usecs(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		i_fatal("clock_gettime() failed: %m");
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static const char *bench_env(const char *name, void *context ATTR_UNUSED)
 {
@@ -50,21 +40,6 @@ static const char *bench_env(const char *name, void *context ATTR_UNUSED)
 	if (strcmp(name, "frontdesk_holidays") == 0)
 		return "12-25 12-26 01-01";
 	return NULL;
-}
-
-static int double_cmp(const double *a, const double *b)
-{
-	return *a < *b ? -1 : (*a > *b ? 1 : 0);
-}
-
-static double pct(ARRAY_TYPE(bench_double) *times, unsigned int p)
-{
-	const double *t;
-	unsigned int count;
-
-	array_sort(times, double_cmp);
-	t = array_get(times, &count);
-	return count == 0 ? 0 : t[count * p / 100];
 }
 
 static int mail_read(pool_t pool, const struct frontdesk_model *model,
@@ -172,17 +147,17 @@ int main(int argc, char *argv[])
 				time_t deadline;
 
 				result.language = langs[l];
-				t0 = now_usecs();
+				t0 = bench_now_usecs();
 				ticket = frontdesk_ticket_make(&key, t_strdup_printf(
 					"%s %u", mc->path, i));
-				t1 = now_usecs();
+				t1 = bench_now_usecs();
 				deadline = frontdesk_hours_deadline(set->ack.hours,
 					at, result.urgent ?
 					set->ack.urgent_response_secs :
 					set->ack.response_secs);
 				frontdesk_hours_describe(set->ack.hours, at,
 							 deadline, &when);
-				t2 = now_usecs();
+				t2 = bench_now_usecs();
 				i_zero(&input);
 				input.view = mc->view;
 				input.result = &result;
@@ -197,7 +172,7 @@ int main(int argc, char *argv[])
 						langs[l], error);
 					ret = 1;
 				}
-				t3 = now_usecs();
+				t3 = bench_now_usecs();
 				if (i > 0) { /* the first round warms up */
 					d = t1 - t0; array_push_back(&t_ticket, &d);
 					d = t2 - t1; array_push_back(&t_hours, &d);
@@ -219,13 +194,13 @@ int main(int argc, char *argv[])
 	       FRONTDESK_DEFAULT_BUSINESS_HOURS, bytes / (acks == 0 ? 1 : acks));
 	printf("| step | median µs | p90 µs |\n|---|---:|---:|\n");
 	printf("| ticket reference (HMAC-SHA256) | %.1f | %.1f |\n",
-	       pct(&t_ticket, 50), pct(&t_ticket, 90));
+	       bench_percentile(&t_ticket, 50), bench_percentile(&t_ticket, 90));
 	printf("| deadline in business hours + wording | %.1f | %.1f |\n",
-	       pct(&t_hours, 50), pct(&t_hours, 90));
+	       bench_percentile(&t_hours, 50), bench_percentile(&t_hours, 90));
 	printf("| message from the template (headers, text, HTML, QP) | %.1f | %.1f |\n",
-	       pct(&t_compose, 50), pct(&t_compose, 90));
-	printf("| total | %.1f | %.1f |\n", pct(&t_total, 50),
-	       pct(&t_total, 90));
+	       bench_percentile(&t_compose, 50), bench_percentile(&t_compose, 90));
+	printf("| total | %.1f | %.1f |\n", bench_percentile(&t_total, 50),
+	       bench_percentile(&t_total, 90));
 	array_free(&t_ticket);
 	array_free(&t_hours);
 	array_free(&t_compose);

@@ -12,6 +12,7 @@
 #include "frontdesk-model.h"
 #include "frontdesk-settings.h"
 #include "frontdesk-classify.h"
+#include "bench-common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,6 @@
 #define BENCH_MIN_MESSAGES 20
 #define BENCH_WARMUP 3
 
-ARRAY_DEFINE_TYPE(bench_double, double);
 ARRAY_DEFINE_TYPE(bench_size, size_t);
 
 static const size_t default_sizes[] = {
@@ -39,15 +39,6 @@ struct seed {
 	size_t header_len;
 	ARRAY_TYPE(const_string) paragraphs;
 };
-
-static double now_usecs(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		i_fatal("clock_gettime() failed: %m");
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static size_t heap_bytes(void)
 {
@@ -141,11 +132,6 @@ static string_t *seed_message(pool_t pool, const struct seed *seed, size_t size)
 	return msg;
 }
 
-static int double_cmp(const double *a, const double *b)
-{
-	return *a < *b ? -1 : (*a > *b);
-}
-
 struct timing {
 	double view_us, classify_us, total_us, total_p90_us;
 	unsigned int messages;
@@ -168,17 +154,17 @@ bench_one(const struct frontdesk_model *model,
 	pool_t pool;
 
 	T_BEGIN {
-		t0 = now_usecs();
+		t0 = bench_now_usecs();
 		pool = pool_alloconly_create("bench message", 8192);
 		input = i_stream_create_from_data(str_data(msg), str_len(msg));
 		if (frontdesk_view_parse(pool, input, &set->limits, &view,
 					 &error) < 0)
 			i_fatal("view: %s", error);
-		t1 = now_usecs();
+		t1 = bench_now_usecs();
 		frontdesk_classify(model, set, view, pool, &result);
 		i_stream_unref(&input);
 		pool_unref(&pool);
-		t2 = now_usecs();
+		t2 = bench_now_usecs();
 	} T_END;
 	if (times != NULL) {
 		total = t1 - t0;
@@ -188,16 +174,6 @@ bench_one(const struct frontdesk_model *model,
 		total = t2 - t0;
 		array_push_back(&times->total, &total);
 	}
-}
-
-static double median(ARRAY_TYPE(bench_double) *times, unsigned int pct)
-{
-	const double *t;
-	unsigned int count;
-
-	array_sort(times, double_cmp);
-	t = array_get(times, &count);
-	return t[count * pct / 100];
 }
 
 static void
@@ -217,17 +193,17 @@ bench_size(const struct frontdesk_model *model,
 	i_array_init(&times.view, 1024);
 	i_array_init(&times.classify, 1024);
 	i_array_init(&times.total, 1024);
-	start = now_usecs();
+	start = bench_now_usecs();
 	while (n < BENCH_MIN_MESSAGES ||
-	       now_usecs() - start < BENCH_MIN_SECONDS * 1e6) {
+	       bench_now_usecs() - start < BENCH_MIN_SECONDS * 1e6) {
 		bench_one(model, set, msgs[n % seed_count], &times);
 		n++;
 	}
 	timing_r->messages = n;
-	timing_r->view_us = median(&times.view, 50);
-	timing_r->classify_us = median(&times.classify, 50);
-	timing_r->total_us = median(&times.total, 50);
-	timing_r->total_p90_us = median(&times.total, 90);
+	timing_r->view_us = bench_percentile(&times.view, 50);
+	timing_r->classify_us = bench_percentile(&times.classify, 50);
+	timing_r->total_us = bench_percentile(&times.total, 50);
+	timing_r->total_p90_us = bench_percentile(&times.total, 90);
 	array_free(&times.view);
 	array_free(&times.classify);
 	array_free(&times.total);
@@ -326,11 +302,11 @@ static int bench_main(int argc, char *argv[])
 	   it adds to the resident set (heap plus the data stack it grew) */
 	heap0 = heap_bytes();
 	rss0 = rss_bytes();
-	load_us = now_usecs();
+	load_us = bench_now_usecs();
 	model = frontdesk_model_init();
 	if (frontdesk_model_add_file(model, model_path, &error) < 0)
 		i_fatal("model: %s", error);
-	load_us = now_usecs() - load_us;
+	load_us = bench_now_usecs() - load_us;
 	heap1 = heap_bytes();
 	rss1 = rss_bytes();
 

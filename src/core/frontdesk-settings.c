@@ -290,28 +290,18 @@ static int get_uint(struct setting_ctx *ctx, const char *key, unsigned int def,
 	return 0;
 }
 
-static int get_duration(struct setting_ctx *ctx, const char *key,
-			const char *def, unsigned int *secs_r)
-{
-	const char *value = get(ctx, key, def), *error;
-
-	if (*value == '\0')
-		value = def;
-	if (frontdesk_hours_parse_duration(value, secs_r, &error) < 0) {
-		ctx->error = t_strdup_printf("%s: %s", key, error);
-		return -1;
-	}
-	return 0;
-}
-
-static int get_time(struct setting_ctx *ctx, const char *key, const char *def,
+/* A duration setting; parse is frontdesk_hours_parse_duration (business
+   time: hours and minutes) or settings_get_time (wall clock: "2d"). */
+static int get_secs(struct setting_ctx *ctx, const char *key, const char *def,
+		    int (*parse)(const char *str, unsigned int *secs_r,
+				 const char **error_r),
 		    unsigned int *secs_r)
 {
 	const char *value = get(ctx, key, def), *error;
 
 	if (*value == '\0')
 		value = def;
-	if (settings_get_time(value, secs_r, &error) < 0) {
+	if (parse(value, secs_r, &error) < 0) {
 		ctx->error = t_strdup_printf("%s: %s", key, error);
 		return -1;
 	}
@@ -404,12 +394,13 @@ static int parse_ack(struct setting_ctx *ctx, struct frontdesk_settings *set)
 	    get_uint(ctx, "frontdesk_ack_subject_max",
 		     FRONTDESK_ACK_DEFAULT_SUBJECT_MAX, 200,
 		     &a->subject_max) < 0 ||
-	    get_time(ctx, "frontdesk_ack_retry_lifetime", "2d",
-		     &a->retry_lifetime_secs) < 0 ||
-	    get_duration(ctx, "frontdesk_response_time", "8h",
-			 &a->response_secs) < 0 ||
-	    get_duration(ctx, "frontdesk_response_time_urgent", "2h",
-			 &a->urgent_response_secs) < 0)
+	    get_secs(ctx, "frontdesk_ack_retry_lifetime", "2d",
+		     settings_get_time, &a->retry_lifetime_secs) < 0 ||
+	    get_secs(ctx, "frontdesk_response_time", "8h",
+		     frontdesk_hours_parse_duration, &a->response_secs) < 0 ||
+	    get_secs(ctx, "frontdesk_response_time_urgent", "2h",
+		     frontdesk_hours_parse_duration,
+		     &a->urgent_response_secs) < 0)
 		return -1;
 	return 0;
 }

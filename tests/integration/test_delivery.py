@@ -463,3 +463,30 @@ def test_userdb_can_disable_what_plugin_settings_enable(dc_failopen):
 def test_failopen_log_has_no_crash(dc_failopen):
     log = dc_failopen.log()
     assert "Fatal" not in log and "Panic" not in log
+
+
+def test_office_folder_deleted_meanwhile_is_made_again(dc):
+    """The lmtp process remembers that the office folders exist; when an
+    agent deletes one, the next mail recreates it and lands there, in one
+    LMTP session (so in the process that remembered it), not in INBOX."""
+    user = CUSTOM
+    first, msgid1 = make_message(*TECHNICAL, to=user)
+    second, msgid2 = make_message(*TECHNICAL, to=user)
+    s = dc.lmtp()
+    try:
+        assert s.send([user], first, "paolo@example.org").code(user) == 250
+        [msg] = dc.find(user, msgid1)
+        assert msg.folder == "Workshop"
+        with dc.imap(user) as m:
+            typ, _ = m.delete("Workshop")
+            assert typ == "OK"
+        assert "Workshop" not in dc.list_folders(user)
+        mark = dc.log_mark()
+        assert s.send([user], second, "paolo@example.org").code(user) == 250
+    finally:
+        s.close()
+    [msg] = dc.find(user, msgid2)
+    assert msg.folder == "Workshop"
+    assert "Workshop" in dc.subscribed(user)
+    assert not [l for l in dc.log(mark).splitlines()
+                if "delivering to INBOX" in l]

@@ -27,7 +27,7 @@
 /* A JSON line longer than this is not a ticket. */
 #define MAX_JSONL_LINE (1024*1024)
 
-enum output_mode { OUTPUT_JSON, OUTPUT_HUMAN };
+enum output_mode { OUTPUT_JSON, OUTPUT_HUMAN, OUTPUT_FEATURES };
 
 struct cli {
 	const struct frontdesk_settings *set;
@@ -51,6 +51,8 @@ static void print_usage(FILE *f)
 "      --to ADDR       envelope recipient (default: Delivered-To, To)\n"
 "      --jsonl         read {\"id\",\"subject\",\"body\",\"lang\"} lines on stdin\n"
 "      --human         print a readable table instead of JSON\n"
+"      --features      print the learned model's input for each message\n"
+"                      (what model/train reads)\n"
 "  -h, --help         this text\n");
 }
 
@@ -159,6 +161,27 @@ static void cli_set_envelope(struct cli *cli, struct frontdesk_view *view)
 	frontdesk_view_set_envelope(view, from, to, NULL);
 }
 
+static void print_features(struct cli *cli, const char *name,
+			   const struct frontdesk_view *view)
+{
+	string_t *out = t_str_new(8192), *sparse, *dense;
+
+	/* filled inside the classifier's own data stack frame */
+	sparse = str_new(default_pool, 8192);
+	dense = str_new(default_pool, 256);
+	frontdesk_classify_features(cli->model, cli->set, view, sparse, dense);
+	str_append_c(out, '{');
+	json_str(out, "file", name);
+	json_str(out, "dense", str_c(dense));
+	json_str(out, "sparse", str_c(sparse));
+	str_truncate(out, str_len(out) - 1);
+	str_append(out, "}\n");
+	fputs(str_c(out), stdout);
+	str_free(&sparse);
+	str_free(&dense);
+	cli->messages++;
+}
+
 static int classify_stream(struct cli *cli, const char *name,
 			   struct istream *input)
 {
@@ -178,6 +201,11 @@ static int classify_stream(struct cli *cli, const char *name,
 		const char *reason;
 
 		cli_set_envelope(cli, view);
+		if (cli->mode == OUTPUT_FEATURES) {
+			print_features(cli, name, view);
+			pool_unref(&pool);
+			return 0;
+		}
 		frontdesk_classify(cli->model, cli->set, view, pool, &result);
 		(void)frontdesk_guard_check(&cli->set->guard, view, &reason);
 		print_result(cli, "file", name, &result, reason);
@@ -385,6 +413,8 @@ static int cli_main(int argc, char *argv[])
 			jsonl = TRUE;
 		} else if (strcmp(arg, "--human") == 0) {
 			cli.mode = OUTPUT_HUMAN;
+		} else if (strcmp(arg, "--features") == 0) {
+			cli.mode = OUTPUT_FEATURES;
 		} else if (arg[0] == '-' && arg[1] != '\0') {
 			fprintf(stderr, "frontdesk-classify: unknown option "
 				"'%s'\n", arg);
@@ -428,12 +458,8 @@ static int cli_main(int argc, char *argv[])
 		pool_unref(&pool);
 		return 2;
 	}
-	model = frontdesk_model_init();
-	if (frontdesk_model_add_file(model, set->model_path, &error) < 0 ||
-	    (set->rules_path[0] != '\0' &&
-	     frontdesk_model_add_file(model, set->rules_path, &error) < 0)) {
+	if (frontdesk_model_load(set, &model, &error) < 0) {
 		fprintf(stderr, "frontdesk-classify: model: %s\n", error);
-		frontdesk_model_deinit(&model);
 		pool_unref(&pool);
 		return 2;
 	}

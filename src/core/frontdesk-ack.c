@@ -277,7 +277,7 @@ int frontdesk_ack_compose(const struct frontdesk_ack_params *params,
 		name = "";
 	subject = frontdesk_template_clean_value(view->subject,
 						 params->subject_max);
-	need = r->unsure || r->need == NULL || r->need[0] == '\0' ? NULL :
+	need = !r->need_named || r->need == NULL || r->need[0] == '\0' ? NULL :
 		frontdesk_template_phrase(&tpl->need, r->need);
 	if (need == NULL)
 		need = frontdesk_template_phrase(&tpl->need, "unknown");

@@ -11,6 +11,9 @@
 #include "frontdesk-view.h"
 #include "frontdesk-model.h"
 #include "frontdesk-classify.h"
+#include "frontdesk-features.h"
+#include "frontdesk-weights.h"
+#include "frontdesk-score.h"
 
 #include <math.h>
 
@@ -35,6 +38,14 @@ struct classify_ctx {
 	   needs that never match a head */
 	int compound_lang, lang_need, urgent_need;
 	bool head;
+
+	/* folded regions, kept for the learned model */
+	string_t *subject_folded, *new_folded, *quoted_folded;
+	unsigned int new_tokens;
+	int priority;
+	/* the lexicon's evidence per taxonomy need, and for urgency */
+	float *lex_scores;
+	float lex_urgent;
 };
 
 struct rule_score {
@@ -99,18 +110,23 @@ classify_scan_heads(struct classify_ctx *ctx, const struct frontdesk_token *tok)
 	ctx->head = FALSE;
 }
 
+static string_t *classify_fold(const char *text, size_t size)
+{
+	string_t *folded = t_str_new(size + 1);
+
+	frontdesk_text_fold((const unsigned char *)text, size, folded);
+	return folded;
+}
+
 static unsigned int
-classify_scan(struct classify_ctx *ctx, const char *text, size_t size,
+classify_scan(struct classify_ctx *ctx, string_t *folded,
 	      float weight, bool subject)
 {
 	ARRAY_TYPE(frontdesk_token) tokens;
 	const struct frontdesk_token *tok;
-	string_t *folded;
 	unsigned int i, count;
 
-	folded = t_str_new(size + 1);
-	frontdesk_text_fold((const unsigned char *)text, size, folded);
-	t_array_init(&tokens, size / 5 + 4);
+	t_array_init(&tokens, str_len(folded) / 5 + 4);
 	frontdesk_text_tokenize(folded, &tokens);
 	tok = array_get(&tokens, &count);
 	if (weight <= 0)
@@ -366,6 +382,8 @@ classify_decide(struct classify_ctx *ctx, const char *lang_hint, int priority,
 		if (scores[i] < 0)
 			scores[i] = 0;
 	}
+	ctx->lex_scores = scores;
+	ctx->lex_urgent = urgent_score < 0 ? 0 : urgent_score;
 	for (i = 1; i < need_count; i++) {
 		if (scores[i] > scores[best])
 			best = i;
@@ -399,6 +417,7 @@ classify_decide(struct classify_ctx *ctx, const char *lang_hint, int priority,
 		result_r->office = FRONTDESK_OFFICE_FRONT;
 	result_r->urgent = urgent_score >= 1.0f ||
 		(priority >= 1 && priority <= 2);
+	result_r->need_named = !result_r->unsure && s1 > 0;
 
 	/* explanation: the strongest rules of the top needs */
 	array_sort(&contrib, rule_score_cmp);
@@ -439,14 +458,59 @@ classify_body(struct classify_ctx *ctx, const char *subject, const char *body,
 	quoted = t_str_new(256);
 	frontdesk_text_split(body, body_size, new_text, quoted);
 
-	(void)classify_scan(ctx, subject, strlen(subject),
+	ctx->subject_folded = classify_fold(subject, strlen(subject));
+	ctx->new_folded = classify_fold(str_c(new_text), str_len(new_text));
+	(void)classify_scan(ctx, ctx->subject_folded,
 			    FRONTDESK_CLASSIFY_SUBJECT_WEIGHT, TRUE);
-	new_tokens = classify_scan(ctx, str_c(new_text), str_len(new_text),
-				   1.0f, FALSE);
+	new_tokens = classify_scan(ctx, ctx->new_folded, 1.0f, FALSE);
+	ctx->new_tokens = new_tokens;
 	if (new_tokens < FRONTDESK_CLASSIFY_SHORT_NEW_TEXT) {
-		(void)classify_scan(ctx, str_c(quoted), str_len(quoted),
+		ctx->quoted_folded = classify_fold(str_c(quoted),
+						   str_len(quoted));
+		(void)classify_scan(ctx, ctx->quoted_folded,
 				    FRONTDESK_CLASSIFY_QUOTED_WEIGHT, FALSE);
 	}
+}
+
+static void
+classify_learned(struct classify_ctx *ctx, pool_t pool,
+		 struct frontdesk_classification *result_r,
+		 string_t *sparse, string_t *dense)
+{
+	const struct frontdesk_weights *weights =
+		frontdesk_model_weights(ctx->model);
+	const struct frontdesk_need_def *def;
+	struct frontdesk_score_input in;
+
+	i_zero(&in);
+	in.subject = ctx->subject_folded;
+	in.new_text = ctx->new_folded;
+	in.quoted = ctx->quoted_folded;
+	in.quoted_weight = FRONTDESK_CLASSIFY_QUOTED_WEIGHT;
+	in.lex_scores = ctx->lex_scores;
+	in.lex_urgent = ctx->lex_urgent;
+	in.priority = ctx->priority;
+	if (sparse != NULL) {
+		frontdesk_score_features(weights, ctx->set, &in, sparse, dense);
+		return;
+	}
+	if (weights == NULL)
+		return;
+	/* An admin's own need (not one the model learned) that the rules
+	   found with confidence keeps the lexicon's decision. */
+	if (result_r->need[0] != '\0' && !result_r->unsure) {
+		unsigned int i, count = frontdesk_weights_class_count(weights);
+
+		for (i = 0; i < count; i++) {
+			if (strcmp(frontdesk_weights_class(weights, i),
+				   result_r->need) == 0)
+				break;
+		}
+		def = frontdesk_settings_find_need(ctx->set, result_r->need);
+		if (i == count && def != NULL)
+			return;
+	}
+	(void)frontdesk_score_decide(weights, ctx->set, &in, pool, result_r);
 }
 
 static void
@@ -454,7 +518,8 @@ classify_run(const struct frontdesk_model *model,
 	     const struct frontdesk_settings *set, const char *subject,
 	     const char *body, size_t body_size, const char *lang_hint,
 	     int priority, pool_t pool,
-	     struct frontdesk_classification *result_r)
+	     struct frontdesk_classification *result_r,
+	     string_t *sparse, string_t *dense)
 {
 	struct classify_ctx ctx;
 
@@ -462,6 +527,7 @@ classify_run(const struct frontdesk_model *model,
 		i_zero(&ctx);
 		ctx.model = model;
 		ctx.set = set;
+		ctx.priority = priority;
 		ctx.compound_lang = frontdesk_model_lang_idx(model,
 			FRONTDESK_CLASSIFY_COMPOUND_LANG);
 		ctx.lang_need = frontdesk_model_need_idx(model,
@@ -471,6 +537,7 @@ classify_run(const struct frontdesk_model *model,
 		t_array_init(&ctx.matches, 64);
 		classify_body(&ctx, subject, body, body_size);
 		classify_decide(&ctx, lang_hint, priority, pool, result_r);
+		classify_learned(&ctx, pool, result_r, sparse, dense);
 	} T_END;
 }
 
@@ -481,7 +548,7 @@ void frontdesk_classify(const struct frontdesk_model *model,
 {
 	classify_run(model, set, view->subject, str_c(view->text),
 		     str_len(view->text), view->content_language,
-		     view->priority, pool, result_r);
+		     view->priority, pool, result_r, NULL, NULL);
 }
 
 void frontdesk_classify_text(const struct frontdesk_model *model,
@@ -492,5 +559,19 @@ void frontdesk_classify_text(const struct frontdesk_model *model,
 {
 	classify_run(model, set, subject == NULL ? "" : subject,
 		     body == NULL ? "" : body, body == NULL ? 0 : strlen(body),
-		     lang_hint, 3, pool, result_r);
+		     lang_hint, 3, pool, result_r, NULL, NULL);
+}
+
+void frontdesk_classify_features(const struct frontdesk_model *model,
+				 const struct frontdesk_settings *set,
+				 const struct frontdesk_view *view,
+				 string_t *sparse, string_t *dense)
+{
+	struct frontdesk_classification result;
+	pool_t pool = pool_alloconly_create("frontdesk features", 1024);
+
+	classify_run(model, set, view->subject, str_c(view->text),
+		     str_len(view->text), view->content_language,
+		     view->priority, pool, &result, sparse, dense);
+	pool_unref(&pool);
 }

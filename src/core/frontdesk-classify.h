@@ -34,6 +34,8 @@ struct frontdesk_classification {
 	const char *secondary;
 	enum frontdesk_office office;
 	bool unsure;
+	/* confident enough that the acknowledgment may name the need */
+	bool need_named;
 	bool urgent;
 	const char *language;
 	float confidence;
@@ -53,5 +55,12 @@ void frontdesk_classify_text(const struct frontdesk_model *model,
 			     const char *subject, const char *body,
 			     const char *lang_hint, pool_t pool,
 			     struct frontdesk_classification *result_r);
+
+/* For the trainer (frontdesk-classify --features): the learned model's
+   input for this message, as "idx:value ..." and "name=value ...". */
+void frontdesk_classify_features(const struct frontdesk_model *model,
+				 const struct frontdesk_settings *set,
+				 const struct frontdesk_view *view,
+				 string_t *sparse, string_t *dense);
 
 #endif

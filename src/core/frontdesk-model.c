@@ -13,6 +13,7 @@
 #include "frontdesk-text.h"
 #include "frontdesk-model.h"
 #include "frontdesk-settings.h"
+#include "frontdesk-weights.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -55,6 +56,8 @@ struct frontdesk_model {
 	ARRAY(uint32_t) regex_rules;
 	/* "need<TAB>words" -> rule index + 1, to merge duplicates */
 	HASH_TABLE(char *, void *) rule_keys;
+	/* the learned need model, or NULL (lexicon only) */
+	struct frontdesk_weights *weights;
 };
 
 struct frontdesk_model *frontdesk_model_init(void)
@@ -105,7 +108,21 @@ void frontdesk_model_deinit(struct frontdesk_model **_model)
 	array_free(&model->cnodes);
 	array_free(&model->cchars);
 	array_free(&model->links);
+	frontdesk_weights_free(&model->weights);
 	pool_unref(&model->pool);
+}
+
+void frontdesk_model_set_weights(struct frontdesk_model *model,
+				 struct frontdesk_weights *weights)
+{
+	frontdesk_weights_free(&model->weights);
+	model->weights = weights;
+}
+
+const struct frontdesk_weights *
+frontdesk_model_weights(const struct frontdesk_model *model)
+{
+	return model->weights;
 }
 
 static int name_idx(const ARRAY_TYPE(const_string) *names, const char *name)
@@ -858,5 +875,31 @@ size_t frontdesk_model_memory_size(const struct frontdesk_model *model)
 		buffer_get_size(model->cchars.arr.buffer) +
 		buffer_get_size(model->links.arr.buffer) +
 		buffer_get_size(model->regex_rules.arr.buffer) +
-		hash_table_count(model->rule_keys) * 2 * sizeof(void *) * 2;
+		hash_table_count(model->rule_keys) * 2 * sizeof(void *) * 2 +
+		(model->weights == NULL ? 0 :
+		 frontdesk_weights_memory_size(model->weights));
+}
+
+int frontdesk_model_load(const struct frontdesk_settings *set,
+			 struct frontdesk_model **model_r, const char **error_r)
+{
+	struct frontdesk_model *model = frontdesk_model_init();
+	struct frontdesk_weights *weights;
+
+	if (frontdesk_model_add_file(model, set->model_path, error_r) < 0 ||
+	    (*set->rules_path != '\0' &&
+	     frontdesk_model_add_file(model, set->rules_path, error_r) < 0)) {
+		frontdesk_model_deinit(&model);
+		return -1;
+	}
+	if (*set->weights_path != '\0') {
+		if (frontdesk_weights_load(set->weights_path, &weights,
+					   error_r) < 0) {
+			frontdesk_model_deinit(&model);
+			return -1;
+		}
+		frontdesk_model_set_weights(model, weights);
+	}
+	*model_r = model;
+	return 0;
 }

@@ -60,6 +60,20 @@ int frontdesk_model_add_string(struct frontdesk_model *model,
 			       const char *name, const char *text,
 			       const char **error_r);
 
+/* Attach the learned need model (frontdesk-weights.h); the model owns it
+   from now on. NULL detaches it: the lexicon alone decides. */
+struct frontdesk_weights;
+void frontdesk_model_set_weights(struct frontdesk_model *model,
+				 struct frontdesk_weights *weights);
+const struct frontdesk_weights *
+frontdesk_model_weights(const struct frontdesk_model *model);
+
+/* The shipped lexicon, the admin's rules and the learned weights named by
+   the settings; error_r names the file at fault. */
+struct frontdesk_settings;
+int frontdesk_model_load(const struct frontdesk_settings *set,
+			 struct frontdesk_model **model_r, const char **error_r);
+
 unsigned int frontdesk_model_rule_count(const struct frontdesk_model *model);
 const struct frontdesk_rule *
 frontdesk_model_rule(const struct frontdesk_model *model, unsigned int idx);

@@ -23,6 +23,9 @@
 #  define FRONTDESK_SENDER_PATH "/usr/lib/frontdesk/frontdesk-sender"
 #endif
 
+#ifndef FRONTDESK_WEIGHTS_PATH
+#  define FRONTDESK_WEIGHTS_PATH "/usr/share/frontdesk/frontdesk.weights"
+#endif
 #ifndef FRONTDESK_MODEL_PATH
 #  define FRONTDESK_MODEL_PATH "/usr/share/frontdesk/frontdesk.model"
 #endif
@@ -459,6 +462,8 @@ int frontdesk_settings_parse(pool_t pool, frontdesk_getenv_func_t *getenv_func,
 	set->model_path = p_strdup(pool, get(&ctx, "frontdesk_model",
 					     FRONTDESK_MODEL_PATH));
 	set->rules_path = p_strdup(pool, get(&ctx, "frontdesk_rules", ""));
+	set->weights_path = p_strdup(pool, get(&ctx, "frontdesk_weights",
+					       FRONTDESK_WEIGHTS_PATH));
 	set->keyword_prefix = p_strdup(pool,
 		get(&ctx, "frontdesk_keyword_prefix", ""));
 	if (!keyword_prefix_valid(set->keyword_prefix)) {

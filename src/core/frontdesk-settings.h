@@ -71,6 +71,8 @@ struct frontdesk_settings {
 	/* shipped model, and the admin's rule file ("" = none) */
 	const char *model_path;
 	const char *rules_path;
+	/* the learned need model ("" = the lexicon alone decides) */
+	const char *weights_path;
 	ARRAY_TYPE(frontdesk_need_def) needs;
 	/* confidence below this: unsure (front office, a person looks) */
 	double unsure_threshold;

@@ -31,9 +31,9 @@ struct frontdesk_user_module frontdesk_user_module =
 	MODULE_CONTEXT_INIT(&mail_user_module_register);
 
 struct model_cache {
-	char *model_path, *rules_path;
-	struct timespec model_mtime, rules_mtime;
-	off_t model_size, rules_size;
+	char *model_path, *rules_path, *weights_path;
+	struct timespec model_mtime, rules_mtime, weights_mtime;
+	off_t model_size, rules_size, weights_size;
 	struct frontdesk_model *model;
 };
 
@@ -99,21 +99,6 @@ static bool file_changed(const char *path, const struct timespec *mtime,
 		st.st_mtim.tv_nsec != mtime->tv_nsec || st.st_size != size;
 }
 
-static int load_model(const char *path, const char *rules_path,
-		      struct frontdesk_model **model_r, const char **error_r)
-{
-	struct frontdesk_model *model = frontdesk_model_init();
-
-	if (frontdesk_model_add_file(model, path, error_r) < 0 ||
-	    (*rules_path != '\0' &&
-	     frontdesk_model_add_file(model, rules_path, error_r) < 0)) {
-		frontdesk_model_deinit(&model);
-		return -1;
-	}
-	*model_r = model;
-	return 0;
-}
-
 static void cache_stat(const char *path, struct timespec *mtime_r,
 		       off_t *size_r)
 {
@@ -137,19 +122,26 @@ frontdesk_model_get(const struct frontdesk_settings *set, const char **error_r)
 	    strcmp(c->rules_path, set->rules_path) == 0 &&
 	    !file_changed(c->model_path, &c->model_mtime, c->model_size) &&
 	    (*c->rules_path == '\0' ||
-	     !file_changed(c->rules_path, &c->rules_mtime, c->rules_size)))
+	     !file_changed(c->rules_path, &c->rules_mtime, c->rules_size)) &&
+	    strcmp(c->weights_path, set->weights_path) == 0 &&
+	    (*c->weights_path == '\0' ||
+	     !file_changed(c->weights_path, &c->weights_mtime,
+			   c->weights_size)))
 		return c->model;
 
-	if (load_model(set->model_path, set->rules_path, &model, error_r) < 0)
+	if (frontdesk_model_load(set, &model, error_r) < 0)
 		return NULL;
 	frontdesk_model_deinit(&c->model);
 	i_free(c->model_path);
 	i_free(c->rules_path);
+	i_free(c->weights_path);
 	c->model = model;
 	c->model_path = i_strdup(set->model_path);
 	c->rules_path = i_strdup(set->rules_path);
+	c->weights_path = i_strdup(set->weights_path);
 	cache_stat(c->model_path, &c->model_mtime, &c->model_size);
 	cache_stat(c->rules_path, &c->rules_mtime, &c->rules_size);
+	cache_stat(c->weights_path, &c->weights_mtime, &c->weights_size);
 	return c->model;
 }
 
@@ -189,4 +181,5 @@ void frontdesk_plugin_deinit(void)
 	frontdesk_model_deinit(&model_cache.model);
 	i_free(model_cache.model_path);
 	i_free(model_cache.rules_path);
+	i_free(model_cache.weights_path);
 }

@@ -288,6 +288,7 @@ compose(pool_t pool, const char *lang, const char *msg, const char *need,
 	view = parse(pool, msg);
 	i_zero(&result);
 	result.need = need;
+	result.need_named = TRUE;
 	result.office = strcmp(need, "sales") == 0 ? FRONTDESK_OFFICE_FRONT :
 		FRONTDESK_OFFICE_BACK;
 	result.urgent = urgent;

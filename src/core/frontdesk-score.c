@@ -1,0 +1,270 @@
+/* The learned need model's decision (frontdesk-score.h): softmax over the
+   needs the taxonomy knows, the calibrated thresholds of the weights file,
+   and an explanation made of the customer's own words that weighed most. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "frontdesk-settings.h"
+#include "frontdesk-classify.h"
+#include "frontdesk-features.h"
+#include "frontdesk-weights.h"
+#include "frontdesk-score.h"
+
+#include <math.h>
+
+/* Words shown per need in the explanation. */
+#define SCORE_EXPLAIN_WORDS 3
+
+/* The dense features a weights file may name, in the order the trainer
+   gets them when it has no weights file yet. */
+static const char *const default_dense[] = {
+	"lex:billing", "lex:technical", "lex:outage", "lex:orders",
+	"lex:account", "lex:privacy", "lex:sales", "lex:information",
+	"lex:complaint", "lex:appointment", "lex:urgent", "prio:high",
+	NULL
+};
+
+struct word_contrib {
+	const char *src;
+	unsigned int len;
+	float value;
+	bool subject;
+};
+
+static float
+dense_value(const char *name, const struct frontdesk_settings *set,
+	    const struct frontdesk_score_input *in)
+{
+	const struct frontdesk_need_def *defs;
+	unsigned int i, count;
+
+	if (strcmp(name, "prio:high") == 0)
+		return in->priority >= 1 && in->priority <= 2 ? 1.0f : 0.0f;
+	if (strcmp(name, "lex:urgent") == 0)
+		return log1pf(in->lex_urgent);
+	if (strncmp(name, "lex:", 4) != 0)
+		return 0.0f;
+	defs = array_get(&set->needs, &count);
+	for (i = 0; i < count; i++) {
+		if (strcmp(defs[i].name, name + 4) == 0)
+			return log1pf(in->lex_scores[i]);
+	}
+	return 0.0f;
+}
+
+static void
+score_extract(const struct frontdesk_feature_params *params,
+	      const struct frontdesk_score_input *in,
+	      ARRAY_TYPE(frontdesk_feature) *features)
+{
+	t_array_init(features, 256);
+	frontdesk_features_extract(params, in->subject, in->new_text,
+				   in->quoted, in->quoted_weight, features);
+}
+
+void frontdesk_score_features(const struct frontdesk_weights *weights,
+			      const struct frontdesk_settings *set,
+			      const struct frontdesk_score_input *in,
+			      string_t *sparse, string_t *dense)
+{
+	struct frontdesk_feature_params defaults;
+	ARRAY_TYPE(frontdesk_feature) features;
+	const struct frontdesk_feature *f;
+	unsigned int i, count;
+
+	frontdesk_feature_params_default(&defaults);
+	score_extract(weights == NULL ? &defaults :
+		      frontdesk_weights_params(weights), in, &features);
+	array_foreach(&features, f) {
+		if (str_len(sparse) > 0)
+			str_append_c(sparse, ' ');
+		str_printfa(sparse, "%u:%.6g", f->idx, f->value);
+	}
+	count = weights == NULL ? N_ELEMENTS(default_dense) - 1 :
+		frontdesk_weights_dense_count(weights);
+	for (i = 0; i < count; i++) {
+		const char *name = weights == NULL ? default_dense[i] :
+			frontdesk_weights_dense_name(weights, i);
+
+		if (str_len(dense) > 0)
+			str_append_c(dense, ' ');
+		str_printfa(dense, "%s=%.6g", name,
+			    dense_value(name, set, in));
+	}
+}
+
+static int word_contrib_src_cmp(const struct word_contrib *a,
+				const struct word_contrib *b)
+{
+	unsigned int len = I_MIN(a->len, b->len);
+	int ret = memcmp(a->src, b->src, len);
+
+	if (ret != 0)
+		return ret;
+	return a->len < b->len ? -1 : (a->len > b->len);
+}
+
+static int word_contrib_value_cmp(const struct word_contrib *a,
+				  const struct word_contrib *b)
+{
+	if (a->value > b->value)
+		return -1;
+	if (a->value < b->value)
+		return 1;
+	return word_contrib_src_cmp(a, b);
+}
+
+static bool
+in_string(const string_t *str, const char *p)
+{
+	const char *start;
+
+	if (str == NULL)
+		return FALSE;
+	start = (const char *)str_data(str);
+	return p >= start && p < start + str_len(str);
+}
+
+/* "need=0.93 [S:word word pair]": the words that pushed column col up the
+   most, the same word's features (itself, its grams, its pairs) summed. */
+static void
+explain_column(string_t *dest, const struct frontdesk_weights *weights,
+	       const ARRAY_TYPE(frontdesk_feature) *features,
+	       const struct frontdesk_score_input *in, const char *name,
+	       float prob, unsigned int col)
+{
+	ARRAY(struct word_contrib) words;
+	const struct frontdesk_feature *f;
+	struct word_contrib *w, *out;
+	unsigned int i, count, k, shown = 0;
+
+	t_array_init(&words, array_count(features));
+	array_foreach(features, f) {
+		w = array_append_space(&words);
+		w->src = f->src;
+		w->len = f->src_len;
+		w->value = frontdesk_weights_contribution(weights, f, col);
+		w->subject = in_string(in->subject, f->src);
+	}
+	array_sort(&words, word_contrib_src_cmp);
+	w = array_get_modifiable(&words, &count);
+	for (i = 0, k = 0; i < count; i++) {
+		if (k > 0 && word_contrib_src_cmp(&w[k-1], &w[i]) == 0) {
+			w[k-1].value += w[i].value;
+			w[k-1].subject = w[k-1].subject || w[i].subject;
+		} else {
+			w[k++] = w[i];
+		}
+	}
+	array_delete(&words, k, count - k);
+	array_sort(&words, word_contrib_value_cmp);
+
+	if (str_len(dest) > 0)
+		str_append_c(dest, ' ');
+	str_printfa(dest, "%s=%.2f [", name, prob);
+	array_foreach_modifiable(&words, out) {
+		if (shown == SCORE_EXPLAIN_WORDS || out->value <= 0)
+			break;
+		if (shown++ > 0)
+			str_append_c(dest, ' ');
+		if (out->subject)
+			str_append(dest, "S:");
+		str_append_data(dest, out->src, out->len);
+	}
+	str_append_c(dest, ']');
+}
+
+bool frontdesk_score_decide(const struct frontdesk_weights *weights,
+			    const struct frontdesk_settings *set,
+			    const struct frontdesk_score_input *in,
+			    pool_t pool,
+			    struct frontdesk_classification *r)
+{
+	const struct frontdesk_weights_calibration *cal =
+		frontdesk_weights_calibration(weights);
+	unsigned int classes = frontdesk_weights_class_count(weights);
+	unsigned int dense_count = frontdesk_weights_dense_count(weights);
+	const struct frontdesk_need_def *defs, *def;
+	ARRAY_TYPE(frontdesk_feature) features;
+	float *logits = t_new(float, classes + 1);
+	float *dense = t_new(float, dense_count + 1);
+	float *prob = t_new(float, classes);
+	int *tax = t_new(int, classes);
+	unsigned int i, need_count, known = 0;
+	int best = -1, second = -1;
+	float max = -INFINITY, sum = 0, urgent_p;
+	string_t *expl;
+
+	defs = array_get(&set->needs, &need_count);
+	for (i = 0; i < classes; i++) {
+		def = frontdesk_settings_find_need(set,
+			frontdesk_weights_class(weights, i));
+		tax[i] = def == NULL ? -1 : (int)(def - defs);
+		if (tax[i] >= 0)
+			known++;
+	}
+	if (known == 0)
+		return FALSE;
+
+	for (i = 0; i < dense_count; i++) {
+		dense[i] = dense_value(frontdesk_weights_dense_name(weights, i),
+				       set, in);
+	}
+	score_extract(frontdesk_weights_params(weights), in, &features);
+	frontdesk_weights_score(weights, &features, dense, logits);
+
+	/* softmax over the needs this taxonomy has */
+	for (i = 0; i < classes; i++) {
+		if (tax[i] >= 0 && logits[i] > max)
+			max = logits[i];
+	}
+	for (i = 0; i < classes; i++) {
+		prob[i] = tax[i] < 0 ? 0 : expf(logits[i] - max);
+		sum += prob[i];
+	}
+	for (i = 0; i < classes; i++) {
+		prob[i] /= sum;
+		if (tax[i] < 0)
+			continue;
+		if (best < 0 || prob[i] > prob[best]) {
+			second = best;
+			best = i;
+		} else if (second < 0 || prob[i] > prob[second]) {
+			second = i;
+		}
+	}
+	urgent_p = 1.0f / (1.0f + expf(-logits[classes]));
+
+	r->need = p_strdup(pool, defs[tax[best]].name);
+	r->score = prob[best];
+	r->confidence = prob[best];
+	r->unsure = prob[best] < cal->unsure;
+	r->office = r->unsure ? FRONTDESK_OFFICE_FRONT : defs[tax[best]].office;
+	r->need_named = !r->unsure && prob[best] >= cal->name;
+	r->secondary = NULL;
+	r->secondary_score = 0;
+	if (second >= 0 && prob[second] >= cal->secondary) {
+		r->secondary = p_strdup(pool, defs[tax[second]].name);
+		r->secondary_score = prob[second];
+	}
+	r->urgent = urgent_p >= cal->urgent ||
+		(in->priority >= 1 && in->priority <= 2);
+
+	expl = t_str_new(256);
+	explain_column(expl, weights, &features, in, r->need, prob[best], best);
+	if (r->secondary != NULL) {
+		explain_column(expl, weights, &features, in, r->secondary,
+			       prob[second], second);
+	}
+	if (r->urgent) {
+		explain_column(expl, weights, &features, in, "urgent",
+			       urgent_p, classes);
+		if (in->priority >= 1 && in->priority <= 2)
+			str_printfa(expl, " priority=%d", in->priority);
+	}
+	if (str_len(expl) > FRONTDESK_CLASSIFY_MAX_EXPLANATION)
+		str_truncate(expl, FRONTDESK_CLASSIFY_MAX_EXPLANATION);
+	r->explanation = p_strdup(pool, str_c(expl));
+	return TRUE;
+}

@@ -213,6 +213,15 @@ static int parse_needs(struct setting_ctx *ctx, struct frontdesk_settings *set)
 	return 0;
 }
 
+/* local@domain, both parts there: the domain of our first address names
+   our acknowledgments' Message-IDs. */
+static bool address_valid(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL && at != addr && at[1] != '\0';
+}
+
 static int parse_guard(struct setting_ctx *ctx, struct frontdesk_settings *set)
 {
 	struct frontdesk_guard_settings *g = &set->guard;
@@ -223,7 +232,7 @@ static int parse_guard(struct setting_ctx *ctx, struct frontdesk_settings *set)
 	p_array_init(&g->addresses, ctx->pool, 4);
 	items = t_strsplit_spaces(get(ctx, "frontdesk_addresses", ""), " ,");
 	for (; *items != NULL; items++) {
-		if (strchr(*items, '@') == NULL) {
+		if (!address_valid(*items)) {
 			ctx->error = t_strdup_printf("frontdesk_addresses: '%s' "
 				"is not an address", *items);
 			return -1;
@@ -327,7 +336,7 @@ static int parse_ack(struct setting_ctx *ctx, struct frontdesk_settings *set)
 		return -1;
 	}
 	value = get(ctx, "frontdesk_ack_from", "");
-	if (*value != '\0' && (strchr(value, '@') == NULL ||
+	if (*value != '\0' && (!address_valid(value) ||
 				strpbrk(value, " <>\"\r\n") != NULL)) {
 		ctx->error = t_strdup_printf("frontdesk_ack_from: '%s' is not "
 			"a plain address (the name goes in "

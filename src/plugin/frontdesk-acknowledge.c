@@ -17,6 +17,7 @@
 #include "smtp-submit-settings.h"
 #include "mail-user.h"
 #include "mail-storage-settings.h"
+#include "lda-settings.h"
 #include "mail-deliver.h"
 #include "frontdesk-view.h"
 #include "frontdesk-settings.h"
@@ -458,14 +459,41 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 
 /* --- composing and queueing -------------------------------------------- */
 
-static const char *ack_from(struct mail_deliver_context *ctx,
-			    const struct frontdesk_settings *set)
+/* The From address: the admin's, else our first address, else the one
+   the mail was delivered to. A recipient without a domain (a userdb name
+   without '@', LMTP "RCPT TO:<support>") gets Dovecot's hostname, as
+   dovecot-lda makes user@hostname of a recipient it is not given. */
+static int ack_from(struct mail_deliver_context *ctx,
+		    const struct frontdesk_settings *set,
+		    const char **from_r, const char **domain_r,
+		    const char **error_r)
 {
+	const char *from, *at;
+
 	if (*set->ack.from != '\0')
-		return set->ack.from;
-	if (array_count(&set->guard.addresses) > 0)
-		return array_idx_elem(&set->guard.addresses, 0);
-	return t_str_lcase(smtp_address_str(ctx->rcpt_to));
+		from = set->ack.from;
+	else if (array_count(&set->guard.addresses) > 0)
+		from = array_idx_elem(&set->guard.addresses, 0);
+	else
+		from = t_str_lcase(smtp_address_str(ctx->rcpt_to));
+
+	at = strrchr(from, '@');
+	if (at != NULL)
+		from = t_strdup_until(from, at);
+	if (*from == '\0') {
+		*error_r = "no address to send it from: set "
+			"frontdesk_ack_from";
+		return -1;
+	}
+	if (at == NULL || at[1] == '\0')
+		at = t_strconcat("@", t_str_lcase(ctx->set->hostname), NULL);
+	if (at[1] == '\0') {
+		*error_r = "no domain to send it from: set frontdesk_ack_from";
+		return -1;
+	}
+	*from_r = t_strconcat(from, at, NULL);
+	*domain_r = at + 1;
+	return 0;
 }
 
 /* Start frontdesk-sender unless one is running (it holds runner.lock). A
@@ -541,22 +569,22 @@ static int ack_queue(struct ack_env *env, struct mail_deliver_context *ctx,
 	struct frontdesk_ack_input input;
 	struct frontdesk_spool_entry entry;
 	struct frontdesk_when when;
-	const char *spool_dir, *from;
+	const char *spool_dir, *from, *from_domain;
 	const struct mail_storage_settings *storage_set;
 	string_t *msg;
 	time_t now = ioloop_time, deadline;
 	bool fsync_ack;
 	int ret;
 
-	if (template_for(env->set, result->language, &tpl, error_r) < 0)
+	if (template_for(env->set, result->language, &tpl, error_r) < 0 ||
+	    ack_from(ctx, env->set, &from, &from_domain, error_r) < 0)
 		return -1;
-	from = ack_from(ctx, env->set);
 	i_zero(&params);
 	params.from_addr = from;
 	params.from_name = a->from_name;
 	params.company = a->company;
 	params.msgid_domain = env->set->guard.message_id_domain != NULL ?
-		env->set->guard.message_id_domain : strrchr(from, '@') + 1;
+		env->set->guard.message_id_domain : from_domain;
 	params.subject_max = a->subject_max;
 
 	deadline = frontdesk_hours_deadline(a->hours, now, result->urgent ?

@@ -106,30 +106,6 @@ static int template_get(const char *dir, const char *lang,
 	return 1;
 }
 
-/* The customer's language, else the default one, else English. */
-static int template_for(const struct frontdesk_settings *set,
-			const char *lang,
-			const struct frontdesk_template **tpl_r,
-			const char **error_r)
-{
-	const char *const langs[] = { lang, set->default_language, "en" };
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < N_ELEMENTS(langs); i++) {
-		if (langs[i] == NULL || *langs[i] == '\0')
-			continue;
-		ret = template_get(set->ack.templates_dir, langs[i], tpl_r,
-				   error_r);
-		if (ret != 0)
-			return ret;
-	}
-	*error_r = t_strdup_printf("no template ack.%s.txt, ack.%s.txt or "
-		"ack.en.txt in %s", lang, set->default_language,
-		set->ack.templates_dir);
-	return -1;
-}
-
 /* --- state directory and secret -------------------------------------- */
 
 static int ack_state_dir(struct mail_user *user,
@@ -335,21 +311,50 @@ static const char *followup_ticket(const struct ack_env *env,
 	return NULL;
 }
 
-/* Record the ticket and apply the limits. Returns TRUE if the ack may go
-   out; reason_r says why not. */
+static void ack_release(struct ack_env *env, const char *ticket)
+{
+	const char *error;
+
+	if (frontdesk_state_claim_release(env->state, ticket, &error) < 0) {
+		e_error(env->event, "ticket %s stays marked as acknowledged "
+			"without an ack: %s", ticket, error);
+	}
+}
+
+static void ack_keep(struct ack_env *env, const char *ticket,
+		     const char *record)
+{
+	const char *error;
+
+	/* the ack stands either way; only follow-ups miss the record */
+	if (frontdesk_state_claim_keep(env->state, ticket, record,
+				       &error) < 0) {
+		e_warning(env->event, "ticket %s: recording its office for "
+			  "follow-ups failed: %s", ticket, error);
+	}
+}
+
+static const char *ack_record(const struct frontdesk_classification *result)
+{
+	return t_strdup_printf("%s %s", frontdesk_office_name(result->office),
+			       result->need[0] == '\0' ? "none" :
+			       result->need);
+}
+
+/* Claim the ticket and apply the limits. Returns TRUE if the ack may go
+   out: the ticket is then claimed, and the caller keeps or releases the
+   claim. reason_r says why not; a claim is released on errors and kept
+   when a limit says no (that conversation was answered by silence). */
 static bool ack_commit(struct ack_env *env,
 		       const struct frontdesk_view *view,
 		       const struct frontdesk_classification *result,
 		       const char *ticket, time_t now, const char **reason_r)
 {
 	const struct frontdesk_ack_settings *a = &env->set->ack;
-	const char *error, *record;
+	const char *error, *record = ack_record(result);
 	unsigned int count;
 	int ret;
 
-	record = t_strdup_printf("%s %s", frontdesk_office_name(result->office),
-				 result->need[0] == '\0' ? "none" :
-				 result->need);
 	ret = frontdesk_state_claim(env->state, ticket, record, &error);
 	if (ret < 0) {
 		/* unsure whether we answered already: better silent than
@@ -368,10 +373,12 @@ static bool ack_commit(struct ack_env *env,
 				&error) < 0) {
 			e_error(env->event, "ack state unusable, no ack: %s",
 				error);
+			ack_release(env, ticket);
 			*reason_r = "state-error";
 			return FALSE;
 		}
 		if (count > a->sender_limit) {
+			ack_keep(env, ticket, record);
 			*reason_r = "sender-limit";
 			return FALSE;
 		}
@@ -381,6 +388,7 @@ static bool ack_commit(struct ack_env *env,
 					  &count, &error) < 0) {
 			e_error(env->event, "ack state unusable, no ack: %s",
 				error);
+			ack_release(env, ticket);
 			*reason_r = "state-error";
 			return FALSE;
 		}
@@ -393,6 +401,7 @@ static bool ack_commit(struct ack_env *env,
 					"(frontdesk_ack_global_limit); no acks "
 					"until the next minute", a->global_limit);
 			}
+			ack_keep(env, ticket, record);
 			*reason_r = "global-limit";
 			return FALSE;
 		}
@@ -454,6 +463,8 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 		dec->send = ack_commit(env, view, result, ticket, ioloop_time,
 				       &reason);
 		dec->reason = reason;
+		if (dec->send)
+			ack_keep(env, ticket, ack_record(result));
 	}
 }
 
@@ -557,27 +568,73 @@ static void ack_start_sender(struct ack_env *env, const char *spool_dir)
 	/* ECHILD: a SIGCHLD handler of lmtp reaped it first; fine */
 }
 
-static int ack_queue(struct ack_env *env, struct mail_deliver_context *ctx,
-		     const struct frontdesk_view *view,
-		     const struct frontdesk_classification *result,
-		     const char *ticket, const char **error_r)
+/* Compose the acknowledgment in the customer's language, else the default
+   one, else English. A template that is missing is passed over, one that
+   is broken too (logged): a mistake in ack.it.txt must not leave Italian
+   customers without an ack. */
+static int ack_compose(struct ack_env *env,
+		       const struct frontdesk_ack_params *params,
+		       struct frontdesk_ack_input *input, string_t *msg,
+		       const char **error_r)
 {
-	const struct frontdesk_ack_settings *a = &env->set->ack;
-	const struct smtp_submit_settings *smtp = ctx->smtp_set;
+	const struct frontdesk_settings *set = env->set;
+	const char *const langs[] = {
+		input->result->language, set->default_language, "en"
+	};
 	const struct frontdesk_template *tpl;
-	struct frontdesk_ack_params params;
-	struct frontdesk_ack_input input;
-	struct frontdesk_spool_entry entry;
-	struct frontdesk_when when;
-	const char *spool_dir, *from, *from_domain;
-	const struct mail_storage_settings *storage_set;
-	string_t *msg;
-	time_t now = ioloop_time, deadline;
-	bool fsync_ack;
+	const char *error, *broken = NULL;
+	unsigned int i, j;
 	int ret;
 
-	if (template_for(env->set, result->language, &tpl, error_r) < 0 ||
-	    ack_from(ctx, env->set, &from, &from_domain, error_r) < 0)
+	for (i = 0; i < N_ELEMENTS(langs); i++) {
+		if (langs[i] == NULL || *langs[i] == '\0')
+			continue;
+		for (j = 0; j < i; j++) {
+			if (langs[j] != NULL && strcmp(langs[j], langs[i]) == 0)
+				break;
+		}
+		if (j < i)
+			continue;
+		ret = template_get(set->ack.templates_dir, langs[i], &tpl,
+				   &error);
+		if (ret == 0)
+			continue;
+		if (ret > 0) {
+			input->tpl = tpl;
+			str_truncate(msg, 0);
+			ret = frontdesk_ack_compose(params, input, msg, &error);
+			if (ret == 0)
+				return 0;
+		}
+		e_error(env->event, "template ack.%s.txt unusable, trying "
+			"the next language: %s", langs[i], error);
+		broken = error;
+	}
+	*error_r = broken != NULL ? t_strdup_printf("no usable template in "
+		"%s (last error: %s)", set->ack.templates_dir, broken) :
+		t_strdup_printf("no template ack.%s.txt, ack.%s.txt or "
+			"ack.en.txt in %s", langs[0], set->default_language,
+			set->ack.templates_dir);
+	return -1;
+}
+
+/* The complete acknowledgment, signed when DKIM is set up; nothing is
+   recorded or written yet. */
+static int ack_build(struct ack_env *env, struct mail_deliver_context *ctx,
+		     const struct frontdesk_view *view,
+		     const struct frontdesk_classification *result,
+		     const char *ticket, const char **from_r,
+		     string_t **msg_r, const char **error_r)
+{
+	const struct frontdesk_ack_settings *a = &env->set->ack;
+	struct frontdesk_ack_params params;
+	struct frontdesk_ack_input input;
+	struct frontdesk_when when;
+	const char *from, *from_domain;
+	string_t *msg;
+	time_t now = ioloop_time, deadline;
+
+	if (ack_from(ctx, env->set, &from, &from_domain, error_r) < 0)
 		return -1;
 	i_zero(&params);
 	params.from_addr = from;
@@ -593,27 +650,27 @@ static int ack_queue(struct ack_env *env, struct mail_deliver_context *ctx,
 	i_zero(&input);
 	input.view = view;
 	input.result = result;
-	input.tpl = tpl;
 	input.to_addr = smtp_address_str(ctx->mail_from);
 	input.ticket = ticket;
 	input.when = &when;
 	input.now = now;
 	msg = t_str_new(4096);
-	if (frontdesk_ack_compose(&params, &input, msg, error_r) < 0)
+	if (ack_compose(env, &params, &input, msg, error_r) < 0)
 		return -1;
 	if (*a->dkim_key != '\0') {
 		struct frontdesk_dkim_key *key = NULL;
 		string_t *signed_msg = t_str_new(str_len(msg) + 1024);
+		const char *error;
 
 		/* an unusable key means an unsigned ack, which receivers
 		   may file as spam: better than none, and logged */
 		if (frontdesk_dkim_key_load(a->dkim_key, a->dkim_domain,
 					    a->dkim_selector, &key,
-					    error_r) < 0 ||
+					    &error) < 0 ||
 		    frontdesk_dkim_sign(key, str_data(msg), str_len(msg),
-					NULL, now, signed_msg, error_r) < 0) {
+					NULL, now, signed_msg, &error) < 0) {
 			e_error(env->event, "ack for ticket %s sent without "
-				"DKIM signature: %s", ticket, *error_r);
+				"DKIM signature: %s", ticket, error);
 		} else {
 			str_append_str(signed_msg, msg);
 			msg = signed_msg;
@@ -621,6 +678,24 @@ static int ack_queue(struct ack_env *env, struct mail_deliver_context *ctx,
 		if (key != NULL)
 			frontdesk_dkim_key_free(&key);
 	}
+	*from_r = from;
+	*msg_r = msg;
+	return 0;
+}
+
+/* Leave the acknowledgment in the spool for frontdesk-sender. */
+static int ack_spool(struct ack_env *env, struct mail_deliver_context *ctx,
+		     const char *ticket, const char *from, const string_t *msg,
+		     const char **error_r)
+{
+	const struct frontdesk_ack_settings *a = &env->set->ack;
+	const struct smtp_submit_settings *smtp = ctx->smtp_set;
+	const struct mail_storage_settings *storage_set;
+	struct frontdesk_spool_entry entry;
+	const char *spool_dir;
+	time_t now = ioloop_time;
+	bool fsync_ack;
+	int ret;
 
 	spool_dir = t_strconcat(env->state_dir, "/spool", NULL);
 	i_zero(&entry);
@@ -629,7 +704,7 @@ static int ack_queue(struct ack_env *env, struct mail_deliver_context *ctx,
 	entry.next_try = now;
 	entry.expires = now + a->retry_lifetime_secs;
 	entry.mail_from = a->null_return_path ? "" : from;
-	entry.rcpt_to = input.to_addr;
+	entry.rcpt_to = smtp_address_str(ctx->mail_from);
 	entry.ticket = ticket;
 	if (smtp != NULL) {
 		entry.hostname = smtp->hostname;
@@ -666,25 +741,38 @@ void frontdesk_ack_after_save(struct frontdesk_user *fuser,
 			      struct frontdesk_ack_decision *dec)
 {
 	struct ack_env *env = dec->env;
-	const char *error, *reason;
+	const char *from, *error, *reason;
+	string_t *msg;
 
 	if (fuser->set->ack.mode != FRONTDESK_ACK_YES || !dec->send)
 		return;
 	i_assert(env != NULL);
+	/* the ticket is claimed only for an ack that exists, and kept only
+	   once it is in the spool: otherwise a template or disk problem
+	   would silence the whole conversation */
+	if (ack_build(env, ctx, view, result, dec->ticket, &from, &msg,
+		      &error) < 0) {
+		e_error(fuser->event, "no ack for ticket %s: %s",
+			dec->ticket, error);
+		dec->send = FALSE;
+		dec->reason = "ack-error";
+		return;
+	}
 	dec->send = ack_commit(env, view, result, dec->ticket, ioloop_time,
 			       &reason);
 	dec->reason = reason;
-	if (dec->send) {
-		if (ack_queue(env, ctx, view, result, dec->ticket,
-			      &error) < 0) {
-			e_error(fuser->event, "no ack for ticket %s: %s",
-				dec->ticket, error);
-			dec->send = FALSE;
-			dec->reason = "ack-error";
-		} else {
-			dec->reason = "queued";
-		}
+	if (!dec->send)
+		return;
+	if (ack_spool(env, ctx, dec->ticket, from, msg, &error) < 0) {
+		e_error(fuser->event, "no ack for ticket %s: %s",
+			dec->ticket, error);
+		ack_release(env, dec->ticket);
+		dec->send = FALSE;
+		dec->reason = "ack-error";
+		return;
 	}
+	ack_keep(env, dec->ticket, ack_record(result));
+	dec->reason = "queued";
 }
 
 void frontdesk_ack_decision_free(struct frontdesk_ack_decision *dec)

@@ -325,6 +325,38 @@ static int file_lookup(struct frontdesk_state *state, const char *ticket,
 	return 0;
 }
 
+/* Remove the ticket's line: the claim is undone. */
+static int file_release(struct frontdesk_state *state, const char *ticket,
+			const char **error_r)
+{
+	const char *hash = state_hash(ticket), *path, *line;
+	string_t *buf = t_str_new(4096), *out;
+	size_t pos = 0, len;
+	bool found = FALSE;
+	int fd, ret;
+
+	ret = bucket_open(state, "ticket-db", hash, TRUE, &fd, &path, error_r);
+	if (ret < 0)
+		return -1;
+	if (bucket_read(state, fd, path, buf, error_r) < 0) {
+		i_close_fd(&fd);
+		return -1;
+	}
+	out = t_str_new(str_len(buf));
+	while (bucket_next_line(buf, &pos, &line, &len)) {
+		if (line_has_hash(line, len, hash))
+			found = TRUE;
+		else {
+			str_append_data(out, line, len);
+			str_append_c(out, '\n');
+		}
+	}
+	ret = found ? bucket_write(fd, path, out, 0, error_r) : 0;
+	/* closing releases the lock */
+	i_close_fd(&fd);
+	return ret;
+}
+
 static int file_count(struct frontdesk_state *state, const char *key,
 		      unsigned long window, unsigned int *count_r,
 		      const char **error_r)
@@ -456,24 +488,74 @@ static int dict_inc_get(struct frontdesk_state *state, const char *key,
 	return 0;
 }
 
+/* A claim is a counter that only its first incrementer reads as 1. The
+   counter lives in a generation of the ticket: releasing a claim moves the
+   ticket to the next generation, a fresh counter. So a release never has
+   to undo an increment whose fate is unknown (one that timed out may still
+   reach the store later): it only ever moves forward. */
+static int dict_claim_key(struct frontdesk_state *state, const char *ticket,
+			  const char **key_r, const char **error_r)
+{
+	struct dict_op_settings set;
+	const char *value, *error;
+	unsigned int gen = 0;
+	int ret;
+
+	i_zero(&set);
+	ret = dict_lookup(state->dict, &set, pool_datastack_create(),
+			  dict_key(state, "claim-gen", ticket), &value,
+			  &error);
+	if (ret < 0) {
+		*error_r = t_strdup_printf("dict lookup failed: %s", error);
+		return -1;
+	}
+	if (ret > 0 && str_to_uint(value, &gen) < 0)
+		gen = 0;
+	/* generation 0 keeps the key of frontdesk before generations */
+	*key_r = dict_key(state, gen == 0 ? "claim" :
+			  t_strdup_printf("claim.%u", gen), ticket);
+	return 0;
+}
+
+static int dict_release(struct frontdesk_state *state, const char *ticket,
+			const char **error_r)
+{
+	unsigned int gen;
+
+	return dict_inc_get(state, dict_key(state, "claim-gen", ticket), &gen,
+			    error_r);
+}
+
 static int dict_claim(struct frontdesk_state *state, const char *ticket,
-		      const char *value, const char **error_r)
+		      const char **error_r)
+{
+	const char *key, *error;
+	unsigned int n;
+
+	if (dict_claim_key(state, ticket, &key, error_r) < 0)
+		return -1;
+	if (dict_inc_get(state, key, &n, error_r) < 0) {
+		/* the increment may still reach the store: make sure it
+		   cannot leave the ticket claimed with no ack sent */
+		if (dict_release(state, ticket, &error) < 0) {
+			*error_r = t_strdup_printf("%s (and releasing the "
+				"claim failed: %s)", *error_r, error);
+		}
+		return -1;
+	}
+	return n == 1 ? 1 : 0;
+}
+
+static int dict_keep(struct frontdesk_state *state, const char *ticket,
+		     const char *value, const char **error_r)
 {
 	struct dict_op_settings set;
 	struct dict_transaction_context *t;
-	unsigned int n;
 
-	if (dict_inc_get(state, dict_key(state, "claim", ticket), &n,
-			 error_r) < 0)
-		return -1;
-	if (n != 1)
-		return 0;
 	i_zero(&set);
 	t = dict_transaction_begin(state->dict, &set);
 	dict_set(t, dict_key(state, "ticket", ticket), value);
-	if (state_dict_commit(state, &t, error_r) < 0)
-		return -1;
-	return 1;
+	return state_dict_commit(state, &t, error_r);
 }
 
 static int dict_get(struct frontdesk_state *state, const char *ticket,
@@ -497,8 +579,25 @@ int frontdesk_state_claim(struct frontdesk_state *state, const char *ticket,
 			  const char *value, const char **error_r)
 {
 	return state->dict != NULL ?
-		dict_claim(state, ticket, value, error_r) :
+		dict_claim(state, ticket, error_r) :
 		file_claim(state, ticket, value, error_r);
+}
+
+int frontdesk_state_claim_keep(struct frontdesk_state *state,
+			       const char *ticket, const char *value,
+			       const char **error_r)
+{
+	/* the file backend recorded the value with the claim */
+	return state->dict != NULL ?
+		dict_keep(state, ticket, value, error_r) : 0;
+}
+
+int frontdesk_state_claim_release(struct frontdesk_state *state,
+				  const char *ticket, const char **error_r)
+{
+	return state->dict != NULL ?
+		dict_release(state, ticket, error_r) :
+		file_release(state, ticket, error_r);
 }
 
 int frontdesk_state_lookup(struct frontdesk_state *state, const char *ticket,

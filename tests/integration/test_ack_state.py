@@ -97,3 +97,169 @@ def test_recipient_without_domain(frontdesk_built, sink, via):
     assert ack["From"].addresses[0].addr_spec == "support@fdtest.example"
     assert ack["Message-ID"].endswith("@fdtest.example>")
     assert ack["In-Reply-To"] == msgid
+
+
+# ---- no ack queued, no conversation marked (issue 10, defect 4) -------------
+
+def redis_or_skip():
+    redis = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.path.exists(redis):
+        if os.environ.get("FDTEST_REQUIRE_PLUGIN"):
+            pytest.fail("redis-server missing: scripts/ensure-deps installs it")
+        pytest.skip("redis-server not installed")
+    return redis
+
+
+class Redis:
+    """A private redis-server on 127.0.0.1 (context manager)."""
+
+    def __init__(self):
+        self.binary = redis_or_skip()
+        self.port = free_port()
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="fdredis")
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", self.dir, "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port),
+                                         0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return self
+
+    @property
+    def uri(self):
+        return "redis:host=127.0.0.1:port=%d" % self.port
+
+    def stop_answering(self):
+        """Hung: connections are accepted (by the kernel), nothing answers."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def answer_again(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def __exit__(self, *exc):
+        self.proc.send_signal(signal.SIGCONT)
+        self.proc.terminate()
+        self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def store_settings(backend, redis):
+    return {"frontdesk_ack_dict": redis.uri} if backend == "redis" else {}
+
+
+def conversation(n, sender):
+    """Mail n of one conversation: the first, then replies in its thread."""
+    root = "<root-%s@example.org>" % sender.split("@")[0]
+    headers = {} if n == 0 else {"In-Reply-To": root, "References": root}
+    return make_message("Invoice charged twice" if n == 0 else
+                        "Re: Invoice charged twice",
+                        "My invoice was charged twice, please refund.\n"
+                        if n == 0 else "Any news about my refund?\n",
+                        from_=sender, msgid=root if n == 0 else None,
+                        headers=headers)
+
+
+def deliver_ok(dc, data, sender, rcpt=SUPPORT):
+    res = dc.deliver_lmtp([rcpt], data, mail_from=sender)
+    assert res.code(rcpt) == 250, res
+    return res
+
+
+BROKEN_TEMPLATE = "[subject]\n[{{ticket}}] {{no_such_variable}}\n"
+
+
+def break_template(dc, lang):
+    path = os.path.join(dc.plugin_settings["frontdesk_templates"],
+                        "ack.%s.txt" % lang)
+    with open(path, encoding="utf-8") as f:
+        good = f.read()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(BROKEN_TEMPLATE)
+
+    def repair():
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(good)
+        # a new mtime even within the same clock tick
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    return repair
+
+
+def spool_queue(dc, user=SUPPORT):
+    return os.path.join(dc.home(user), ".frontdesk", "spool", "queue")
+
+
+@pytest.mark.parametrize("backend", ["files", "redis"])
+@pytest.mark.parametrize("fault", ["broken-template", "unwritable-queue"])
+def test_failed_ack_leaves_the_conversation_open(frontdesk_built, sink,
+                                                 backend, fault):
+    """The ack could not be queued: the conversation is not marked as
+    acknowledged, and its next mail after the repair gets the one ack."""
+    with Redis() as redis, instance(frontdesk_built, sink,
+                                    store_settings(backend, redis),
+                                    name="fail") as dc:
+        # an earlier conversation made the spool
+        first, _ = conversation(0, "early@example.org")
+        deliver_ok(dc, first, "early@example.org")
+        assert len(settle(sink, 1, quiet=0.5)) == 1
+        sink.clear()
+
+        if fault == "broken-template":
+            repair = break_template(dc, "en")
+        else:
+            queue = spool_queue(dc)
+            os.chmod(queue, 0o500)
+
+            def repair():
+                os.chmod(queue, 0o700)
+        mark = dc.log_mark()
+        data, msgid = conversation(0, "ann@example.org")
+        deliver_ok(dc, data, "ann@example.org")
+        assert dc.wait_log("ack=ack-error", since=mark)
+        assert settle(sink, 0, quiet=1.0) == []
+
+        repair()
+        mark = dc.log_mark()
+        again, again_id = conversation(1, "ann@example.org")
+        deliver_ok(dc, again, "ann@example.org")
+        acks = settle(sink, 1)
+        assert dc.wait_log("ack=queued", since=mark)
+        # and only one: a third mail of the conversation is a follow-up
+        third, _ = conversation(2, "ann@example.org")
+        deliver_ok(dc, third, "ann@example.org")
+        assert dc.wait_log("ack=already-acked", since=mark)
+        acks = settle(sink, 1)
+        assert len(dc.find(SUPPORT, msgid)) == 1
+        assert len(dc.find(SUPPORT, again_id)) == 1
+        no_crash(dc)
+    assert len(acks) == 1
+    assert acks[0].rcpts == ["ann@example.org"]
+    assert parse(acks[0])["In-Reply-To"] == again_id
+
+
+def test_broken_template_falls_back_to_the_default_language(frontdesk_built,
+                                                            sink):
+    with instance(frontdesk_built, sink, name="tplfb") as dc:
+        break_template(dc, "it")
+        mark = dc.log_mark()
+        data, msgid = make_message(
+            "Fattura addebitata due volte",
+            "Buongiorno, mi avete addebitato due volte la fattura di marzo. "
+            "Vi prego di rimborsarmi l'importo.\nGrazie\n",
+            from_="mario@example.it")
+        deliver_ok(dc, data, "mario@example.it")
+        acks = settle(sink, 1)
+        assert dc.wait_log("Error:", "ack.it.txt", since=mark)
+        assert dc.wait_log("lang=it", "ack=queued", since=mark)
+        no_crash(dc)
+    assert len(acks) == 1
+    ack = parse(acks[0])
+    assert ack["Content-Language"] == "en"
+    assert ack["In-Reply-To"] == msgid

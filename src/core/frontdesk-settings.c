@@ -409,8 +409,18 @@ static int parse_ack(struct setting_ctx *ctx, struct frontdesk_settings *set)
 		     frontdesk_hours_parse_duration, &a->response_secs) < 0 ||
 	    get_secs(ctx, "frontdesk_response_time_urgent", "2h",
 		     frontdesk_hours_parse_duration,
-		     &a->urgent_response_secs) < 0)
+		     &a->urgent_response_secs) < 0 ||
+	    get_secs(ctx, "frontdesk_state_timeout", "500ms",
+		     settings_get_time_msecs, &a->state_timeout_msecs) < 0)
 		return -1;
+	/* a dict needs a few milliseconds per request, a delivery must not
+	   wait on a hung one */
+	if (a->state_timeout_msecs < 10 || a->state_timeout_msecs > 60000) {
+		ctx->error = t_strdup_printf("frontdesk_state_timeout: '%s' is "
+			"not from 10ms to 60s",
+			get(ctx, "frontdesk_state_timeout", ""));
+		return -1;
+	}
 	return 0;
 }
 

@@ -282,6 +282,7 @@ static int ack_env_init(struct frontdesk_user *fuser, struct mail_user *user,
 	env->key.secret = p_memdup(pool, secret->data, secret->used);
 	env->key.secret_len = secret->used;
 	return frontdesk_state_init(env->state_dir, fuser->set->ack.dict_uri,
+				    fuser->set->ack.state_timeout_msecs,
 				    user->username, fuser->event, &env->state,
 				    error_r);
 }
@@ -355,6 +356,11 @@ static bool ack_commit(struct ack_env *env,
 	unsigned int count;
 	int ret;
 
+	if (frontdesk_state_failed(env->state)) {
+		/* the ticket lookup failed: reported, and nothing is known */
+		*reason_r = "state-error";
+		return FALSE;
+	}
 	ret = frontdesk_state_claim(env->state, ticket, record, &error);
 	if (ret < 0) {
 		/* unsure whether we answered already: better silent than
@@ -443,8 +449,10 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 					       conversation_key(view));
 	dec->ticket = p_strdup(pool, ticket);
 	ret = frontdesk_state_lookup(env->state, ticket, &record, &error);
-	if (ret < 0)
-		e_error(fuser->event, "ticket lookup failed: %s", error);
+	if (ret < 0) {
+		e_error(fuser->event, "ticket lookup failed, no ack: %s",
+			error);
+	}
 	else if (ret > 0) {
 		dec->follow_up = TRUE;
 		if (str_begins(record, "front") || str_begins(record, "back"))

@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -26,6 +27,12 @@ struct frontdesk_state {
 	char *namespace;
 	struct dict *dict;
 	struct event *event;
+
+	/* The dict's time in this delivery: budget, what one request may
+	   take, and what the requests took so far. After a request failed
+	   the dict is only asked to release a claim. */
+	unsigned int budget_msecs, request_msecs, spent_msecs;
+	bool failed;
 };
 
 static const char *state_hash(const char *key)
@@ -36,9 +43,20 @@ static const char *state_hash(const char *key)
 	return binary_to_hex(digest, 16);
 }
 
+/* The redis driver waits timeout_msecs for each reply (30 s by default):
+   give it the time of one request unless the admin chose one. Other
+   drivers bring their own timeouts. */
+static const char *state_dict_uri(const char *uri, unsigned int msecs)
+{
+	if (!str_begins(uri, "redis:") || strstr(uri, "timeout_msecs=") != NULL)
+		return uri;
+	return t_strdup_printf("%s%stimeout_msecs=%u", uri,
+			       uri[6] == '\0' ? "" : ":", msecs);
+}
+
 int frontdesk_state_init(const char *dir, const char *dict_uri,
-			 const char *namespace, struct event *event,
-			 struct frontdesk_state **state_r,
+			 unsigned int timeout_msecs, const char *namespace,
+			 struct event *event, struct frontdesk_state **state_r,
 			 const char **error_r)
 {
 	struct frontdesk_state *state;
@@ -49,11 +67,16 @@ int frontdesk_state_init(const char *dir, const char *dict_uri,
 	state->dir = i_strdup(dir);
 	state->namespace = i_strdup(state_hash(namespace));
 	state->event = event;
+	/* a third each: a request that times out leaves the time to
+	   release the claim it may have made */
+	state->budget_msecs = timeout_msecs;
+	state->request_msecs = I_MAX(timeout_msecs / 3, 1);
 	if (*dict_uri != '\0') {
 		i_zero(&dset);
 		dset.base_dir = dir;
 		dset.event_parent = event;
-		if (dict_init(dict_uri, &dset, &state->dict, &error) < 0) {
+		if (dict_init(state_dict_uri(dict_uri, state->request_msecs),
+			      &dset, &state->dict, &error) < 0) {
 			*error_r = t_strdup_printf("frontdesk_ack_dict %s: %s",
 						   dict_uri, error);
 			frontdesk_state_deinit(&state);
@@ -62,6 +85,11 @@ int frontdesk_state_init(const char *dir, const char *dict_uri,
 	}
 	*state_r = state;
 	return 0;
+}
+
+bool frontdesk_state_failed(const struct frontdesk_state *state)
+{
+	return state->failed;
 }
 
 void frontdesk_state_deinit(struct frontdesk_state **_state)
@@ -424,6 +452,57 @@ static void commit_callback(const struct dict_commit_result *result,
 	c->error = i_strdup(result->error);
 }
 
+static unsigned long long state_now_msecs(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		i_fatal("clock_gettime(CLOCK_MONOTONIC) failed: %m");
+	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* May a request start? Ordinary ones leave room for a release after
+   them, a release only needs its own. */
+static bool state_dict_may(struct frontdesk_state *state, bool release,
+			   unsigned long long *start_r, const char **error_r)
+{
+	unsigned int need = state->request_msecs * (release ? 1 : 2);
+
+	if (state->failed && !release) {
+		*error_r = "skipped: the dict failed earlier in this delivery";
+		return FALSE;
+	}
+	if (state->spent_msecs + need > state->budget_msecs) {
+		*error_r = t_strdup_printf("skipped: the dict took %u ms "
+			"of this delivery (frontdesk_state_timeout=%u ms)",
+			state->spent_msecs, state->budget_msecs);
+		state->failed = TRUE;
+		return FALSE;
+	}
+	*start_r = state_now_msecs();
+	return TRUE;
+}
+
+static int state_dict_done(struct frontdesk_state *state,
+			   unsigned long long start, int ret,
+			   const char **error_r)
+{
+	unsigned long long spent = state_now_msecs() - start;
+
+	state->spent_msecs = I_MIN(state->spent_msecs + spent, UINT_MAX);
+	if (ret < 0) {
+		state->failed = TRUE;
+		if (spent >= state->request_msecs &&
+		    strstr(*error_r, "timed out") == NULL) {
+			/* the driver's own words do not always say so */
+			*error_r = t_strdup_printf("%s (no answer within %u "
+				"ms, frontdesk_state_timeout=%u ms)", *error_r,
+				state->request_msecs, state->budget_msecs);
+		}
+	}
+	return ret;
+}
+
 /* Dovecot 2.3.19's redis driver calls the callback of a synchronous commit
    twice (a use after free that crashes "doveadm dict set" too): commit
    asynchronously and wait, which takes the driver's single-callback
@@ -452,12 +531,51 @@ static int state_dict_commit(struct frontdesk_state *state,
 	return 0;
 }
 
-static int dict_inc_get(struct frontdesk_state *state, const char *key,
-			unsigned int *value_r, const char **error_r)
+/* One request: set key to value, or increment it (value NULL). */
+static int state_dict_change(struct frontdesk_state *state, bool release,
+			     const char *key, const char *value,
+			     const char **error_r)
 {
 	struct dict_op_settings set;
 	struct dict_transaction_context *t;
-	const char *value, *error;
+	unsigned long long start;
+
+	if (!state_dict_may(state, release, &start, error_r))
+		return -1;
+	i_zero(&set);
+	t = dict_transaction_begin(state->dict, &set);
+	if (value == NULL)
+		dict_atomic_inc(t, key, 1);
+	else
+		dict_set(t, key, value);
+	return state_dict_done(state, start,
+			       state_dict_commit(state, &t, error_r), error_r);
+}
+
+static int state_dict_get(struct frontdesk_state *state, bool release,
+			  const char *key, const char **value_r,
+			  const char **error_r)
+{
+	struct dict_op_settings set;
+	unsigned long long start;
+	const char *error;
+	int ret;
+
+	if (!state_dict_may(state, release, &start, error_r))
+		return -1;
+	i_zero(&set);
+	ret = dict_lookup(state->dict, &set, pool_datastack_create(), key,
+			  value_r, &error);
+	if (ret < 0)
+		*error_r = t_strdup_printf("dict lookup failed: %s", error);
+	return state_dict_done(state, start, ret, error_r);
+}
+
+static int dict_inc_get(struct frontdesk_state *state, bool release,
+			const char *key, unsigned int *value_r,
+			const char **error_r)
+{
+	const char *value;
 	int ret;
 
 	/* Dovecot's dict has no "set if absent", and atomic_inc does not
@@ -465,23 +583,15 @@ static int dict_inc_get(struct frontdesk_state *state, const char *key,
 	   atomic, so only the first incrementer can read 1 (a concurrent
 	   second one makes both read 2: then nobody is first, which errs on
 	   the side of silence, never of a second ack). */
-	i_zero(&set);
-	t = dict_transaction_begin(state->dict, &set);
-	dict_atomic_inc(t, key, 1);
-	if (state_dict_commit(state, &t, error_r) < 0)
+	if (state_dict_change(state, release, key, NULL, error_r) < 0)
 		return -1;
-	ret = dict_lookup(state->dict, &set, pool_datastack_create(), key,
-			  &value, &error);
-	if (ret < 0) {
-		*error_r = t_strdup_printf("dict lookup failed: %s", error);
+	ret = state_dict_get(state, release, key, &value, error_r);
+	if (ret < 0)
 		return -1;
-	}
 	if (ret == 0 || str_to_uint(value, value_r) < 0) {
 		/* a backend where atomic_inc of a missing key does nothing
 		   (file, sql): create it */
-		t = dict_transaction_begin(state->dict, &set);
-		dict_set(t, key, "1");
-		if (state_dict_commit(state, &t, error_r) < 0)
+		if (state_dict_change(state, release, key, "1", error_r) < 0)
 			return -1;
 		*value_r = 1;
 	}
@@ -496,19 +606,15 @@ static int dict_inc_get(struct frontdesk_state *state, const char *key,
 static int dict_claim_key(struct frontdesk_state *state, const char *ticket,
 			  const char **key_r, const char **error_r)
 {
-	struct dict_op_settings set;
-	const char *value, *error;
+	const char *value;
 	unsigned int gen = 0;
 	int ret;
 
-	i_zero(&set);
-	ret = dict_lookup(state->dict, &set, pool_datastack_create(),
-			  dict_key(state, "claim-gen", ticket), &value,
-			  &error);
-	if (ret < 0) {
-		*error_r = t_strdup_printf("dict lookup failed: %s", error);
+	ret = state_dict_get(state, FALSE,
+			     dict_key(state, "claim-gen", ticket), &value,
+			     error_r);
+	if (ret < 0)
 		return -1;
-	}
 	if (ret > 0 && str_to_uint(value, &gen) < 0)
 		gen = 0;
 	/* generation 0 keeps the key of frontdesk before generations */
@@ -522,8 +628,8 @@ static int dict_release(struct frontdesk_state *state, const char *ticket,
 {
 	unsigned int gen;
 
-	return dict_inc_get(state, dict_key(state, "claim-gen", ticket), &gen,
-			    error_r);
+	return dict_inc_get(state, TRUE, dict_key(state, "claim-gen", ticket),
+			    &gen, error_r);
 }
 
 static int dict_claim(struct frontdesk_state *state, const char *ticket,
@@ -534,8 +640,9 @@ static int dict_claim(struct frontdesk_state *state, const char *ticket,
 
 	if (dict_claim_key(state, ticket, &key, error_r) < 0)
 		return -1;
-	if (dict_inc_get(state, key, &n, error_r) < 0) {
-		/* the increment may still reach the store: make sure it
+	if (dict_inc_get(state, FALSE, key, &n, error_r) < 0) {
+		/* the increment may still reach the store (a request that
+		   timed out runs when the store wakes up): make sure it
 		   cannot leave the ticket claimed with no ack sent */
 		if (dict_release(state, ticket, &error) < 0) {
 			*error_r = t_strdup_printf("%s (and releasing the "
@@ -544,33 +651,6 @@ static int dict_claim(struct frontdesk_state *state, const char *ticket,
 		return -1;
 	}
 	return n == 1 ? 1 : 0;
-}
-
-static int dict_keep(struct frontdesk_state *state, const char *ticket,
-		     const char *value, const char **error_r)
-{
-	struct dict_op_settings set;
-	struct dict_transaction_context *t;
-
-	i_zero(&set);
-	t = dict_transaction_begin(state->dict, &set);
-	dict_set(t, dict_key(state, "ticket", ticket), value);
-	return state_dict_commit(state, &t, error_r);
-}
-
-static int dict_get(struct frontdesk_state *state, const char *ticket,
-		    const char **value_r, const char **error_r)
-{
-	struct dict_op_settings set;
-	const char *error;
-	int ret;
-
-	i_zero(&set);
-	ret = dict_lookup(state->dict, &set, pool_datastack_create(),
-			  dict_key(state, "ticket", ticket), value_r, &error);
-	if (ret < 0)
-		*error_r = t_strdup_printf("dict lookup failed: %s", error);
-	return ret;
 }
 
 /* --- API ------------------------------------------------------------ */
@@ -589,7 +669,8 @@ int frontdesk_state_claim_keep(struct frontdesk_state *state,
 {
 	/* the file backend recorded the value with the claim */
 	return state->dict != NULL ?
-		dict_keep(state, ticket, value, error_r) : 0;
+		state_dict_change(state, FALSE, dict_key(state, "ticket",
+			ticket), value, error_r) : 0;
 }
 
 int frontdesk_state_claim_release(struct frontdesk_state *state,
@@ -604,7 +685,8 @@ int frontdesk_state_lookup(struct frontdesk_state *state, const char *ticket,
 			   const char **value_r, const char **error_r)
 {
 	return state->dict != NULL ?
-		dict_get(state, ticket, value_r, error_r) :
+		state_dict_get(state, FALSE, dict_key(state, "ticket", ticket),
+			       value_r, error_r) :
 		file_lookup(state, ticket, value_r, error_r);
 }
 
@@ -614,6 +696,6 @@ int frontdesk_state_count(struct frontdesk_state *state, const char *key,
 {
 	if (state->dict == NULL)
 		return file_count(state, key, window, count_r, error_r);
-	return dict_inc_get(state, dict_key(state, "count", t_strdup_printf(
-				"%s/%lu", key, window)), count_r, error_r);
+	return dict_inc_get(state, FALSE, dict_key(state, "count",
+		t_strdup_printf("%s/%lu", key, window)), count_r, error_r);
 }

@@ -10,13 +10,17 @@
 
 struct frontdesk_state;
 
-/* dict_uri "" = files in dir. namespace separates support mailboxes that
-   share one dict. */
+/* One per delivery. dict_uri "" = files in dir. namespace separates
+   support mailboxes that share one dict. The dict gets at most
+   timeout_msecs in all (a third per request); a request that fails or
+   would not fit fails, and so does every later one except a release. */
 int frontdesk_state_init(const char *dir, const char *dict_uri,
-			 const char *namespace, struct event *event,
-			 struct frontdesk_state **state_r,
+			 unsigned int timeout_msecs, const char *namespace,
+			 struct event *event, struct frontdesk_state **state_r,
 			 const char **error_r);
 void frontdesk_state_deinit(struct frontdesk_state **state);
+/* Did a request of this delivery fail already? (Its error was reported.) */
+bool frontdesk_state_failed(const struct frontdesk_state *state);
 
 /* Claim ticket for its one acknowledgment. Returns 1 if this call claimed
    it, 0 if it was claimed before, -1 on error (then it is not claimed).

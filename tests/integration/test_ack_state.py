@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -263,3 +264,157 @@ def test_broken_template_falls_back_to_the_default_language(frontdesk_built,
     ack = parse(acks[0])
     assert ack["Content-Language"] == "en"
     assert ack["In-Reply-To"] == msgid
+
+
+# ---- a hung Redis (issue 10, defect 5) -------------------------------------
+
+# what the default frontdesk_state_timeout (500ms) lets a delivery take,
+# with room for a loaded test machine
+HUNG_BOUND = 1.5
+
+
+def timed_delivery(dc, data, sender, rcpt=SUPPORT):
+    """LMTP delivery that gives up after 10 s (a hung store used to hold a
+    delivery for 60 s); the LmtpResult."""
+    with dc.lmtp(timeout=10) as s:
+        res = s.send([rcpt], data, sender)
+    assert res.code(rcpt) == 250, res
+    return res
+
+
+def test_hung_redis_does_not_hold_delivery(frontdesk_built, sink):
+    """Redis accepts connections and never answers (SIGSTOP): every
+    delivery is answered within the bound, stored once, without an ack;
+    once Redis answers again, each conversation gets exactly one ack."""
+    senders = ["hung%d@example.org" % i for i in range(3)]
+    with Redis() as redis, instance(frontdesk_built, sink,
+                                    {"frontdesk_ack_dict": redis.uri},
+                                    name="hung") as dc:
+        data, _ = conversation(0, "early@example.org")
+        timed_delivery(dc, data, "early@example.org")
+        assert len(settle(sink, 1, quiet=0.5)) == 1
+        sink.clear()
+
+        redis.stop_answering()
+        mark = dc.log_mark()
+        stored = []
+        for s in senders:
+            data, msgid = conversation(0, s)
+            res = timed_delivery(dc, data, s)
+            assert res.elapsed < HUNG_BOUND, res.elapsed
+            stored.append(msgid)
+        assert len(dc.wait_log("ack=state-error", count=3, since=mark)) == 3
+        assert dc.wait_log("ticket lookup failed", "no answer within", since=mark)
+        assert settle(sink, 0, quiet=1.0) == []
+        for msgid in stored:
+            assert len(dc.find(SUPPORT, msgid)) == 1
+
+        redis.answer_again()
+        replies = []
+        for s in senders:
+            data, msgid = conversation(1, s)
+            timed_delivery(dc, data, s)
+            replies.append(msgid)
+        acks = settle(sink, len(senders))
+        for s in senders:
+            data, _ = conversation(2, s)
+            timed_delivery(dc, data, s)
+        acks = settle(sink, len(senders))
+        no_crash(dc)
+    assert sorted(parse(a)["In-Reply-To"] for a in acks) == sorted(replies)
+
+
+class StallingProxy:
+    """A TCP proxy in front of a real Redis that, once armed, stops passing
+    Redis's replies on as soon as a client sends `trigger`: the requests
+    still run in Redis, their answers never come (a store that stalls in
+    the middle of a delivery)."""
+
+    def __init__(self, port, trigger=b"INCRBY"):
+        self.upstream = port
+        self.trigger = trigger
+        self.armed = False
+        self.stalled = False
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            up = socket.create_connection(("127.0.0.1", self.upstream))
+            threading.Thread(target=self._pump, args=(client, up, True),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(up, client, False),
+                             daemon=True).start()
+
+    def _pump(self, src, dst, from_client):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if from_client and self.armed and self.trigger in data:
+                    self.stalled = True
+                if not from_client and self.stalled:
+                    continue            # the reply is lost
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    @property
+    def uri(self):
+        return "redis:host=127.0.0.1:port=%d" % self.port
+
+    def close(self):
+        self.server.close()
+
+
+def test_redis_stalling_at_the_claim_leaves_the_conversation_open(
+        frontdesk_built, sink):
+    """The claim reaches Redis but its answer does not come back: no ack
+    now, and the conversation is not left claimed for ever."""
+    with Redis() as redis:
+        proxy = StallingProxy(redis.port)
+        try:
+            with instance(frontdesk_built, sink,
+                          {"frontdesk_ack_dict": proxy.uri},
+                          name="stall") as dc:
+                data, _ = conversation(0, "early@example.org")
+                timed_delivery(dc, data, "early@example.org")
+                assert len(settle(sink, 1, quiet=0.5)) == 1
+                sink.clear()
+
+                proxy.armed = True
+                mark = dc.log_mark()
+                data, msgid = conversation(0, "ann@example.org")
+                res = timed_delivery(dc, data, "ann@example.org")
+                assert res.elapsed < HUNG_BOUND, res.elapsed
+                assert proxy.stalled
+                assert dc.wait_log("ack=state-error", since=mark)
+                assert settle(sink, 0, quiet=1.0) == []
+
+                proxy.armed = proxy.stalled = False
+                again, again_id = conversation(1, "ann@example.org")
+                timed_delivery(dc, again, "ann@example.org")
+                acks = settle(sink, 1)
+                third, _ = conversation(2, "ann@example.org")
+                timed_delivery(dc, third, "ann@example.org")
+                acks = settle(sink, 1)
+                assert len(dc.find(SUPPORT, msgid)) == 1
+                no_crash(dc)
+        finally:
+            proxy.close()
+    assert [parse(a)["In-Reply-To"] for a in acks] == [again_id]

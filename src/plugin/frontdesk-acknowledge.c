@@ -12,6 +12,7 @@
 #include "ioloop.h"
 #include "hostpid.h"
 #include "write-full.h"
+#include "mkdir-parents.h"
 #include "str-sanitize.h"
 #include "smtp-address.h"
 #include "smtp-submit-settings.h"
@@ -108,26 +109,44 @@ static int template_get(const char *dir, const char *lang,
 
 /* --- state directory and secret -------------------------------------- */
 
+/* The state directory, made if needed. The first mail of a new support
+   mailbox arrives before its home exists (mail_home = /var/vmail/%d/%n):
+   the home is made as Dovecot makes it (mail_user_home_mkdir(), with the
+   mail root's permissions), an admin's directory with its parents. */
 static int ack_state_dir(struct mail_user *user,
 			 const struct frontdesk_settings *set,
 			 const char **dir_r, const char **error_r)
 {
 	const char *home;
+	bool in_home = FALSE;
 
 	if (*set->ack.state_dir != '\0') {
 		*dir_r = set->ack.state_dir;
 	} else if (mail_user_get_home(user, &home) > 0 && *home != '\0') {
 		*dir_r = t_strconcat(home, "/.frontdesk", NULL);
+		in_home = TRUE;
 	} else {
 		*error_r = "the user has no home directory: set "
 			"frontdesk_state_dir";
 		return -1;
 	}
-	if (mkdir(*dir_r, 0700) < 0 && errno != EEXIST) {
-		*error_r = t_strdup_printf("mkdir(%s) failed: %m", *dir_r);
-		return -1;
+	if (mkdir(*dir_r, 0700) == 0 || errno == EEXIST)
+		return 0;
+	if (errno == ENOENT && in_home) {
+		if (mail_user_home_mkdir(user) < 0) {
+			/* Dovecot logged why */
+			*error_r = t_strdup_printf("creating the home %s "
+						   "failed", home);
+			return -1;
+		}
+		if (mkdir(*dir_r, 0700) == 0 || errno == EEXIST)
+			return 0;
+	} else if (errno == ENOENT) {
+		if (mkdir_parents(*dir_r, 0700) == 0 || errno == EEXIST)
+			return 0;
 	}
-	return 0;
+	*error_r = t_strdup_printf("mkdir(%s) failed: %m", *dir_r);
+	return -1;
 }
 
 static int secret_read(const char *path, buffer_t *secret,

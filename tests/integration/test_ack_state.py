@@ -418,3 +418,44 @@ def test_redis_stalling_at_the_claim_leaves_the_conversation_open(
         finally:
             proxy.close()
     assert [parse(a)["In-Reply-To"] for a in acks] == [again_id]
+
+
+# ---- a support mailbox whose home does not exist yet (issue 10, defect 12) --
+
+@pytest.mark.parametrize("where", ["home", "frontdesk_state_dir"])
+def test_first_mail_of_a_new_mailbox_is_acknowledged(frontdesk_built, sink,
+                                                     where):
+    """mail_home = /var/vmail/%d/%n as the README sets it up: the first
+    customer's mail arrives before the home exists, and gets its ack (the
+    state in ~/.frontdesk, or in an admin's directory whose parents do not
+    exist yet either)."""
+    uid, gid = fdtest.ensure_mail_user()
+    vmail = tempfile.mkdtemp(prefix="fdvm")
+    os.chown(vmail, uid, gid)
+    home = os.path.join(vmail, "example.com", "support")
+    settings, state_dir = {}, os.path.join(home, ".frontdesk")
+    if where == "frontdesk_state_dir":
+        settings = {"frontdesk_state_dir": vmail + "/frontdesk/%d/%n"}
+        state_dir = os.path.join(vmail, "frontdesk", "example.com", "support")
+    try:
+        users = {SUPPORT: dict(ON, home=vmail + "/%d/%n")}
+        with instance(frontdesk_built, sink, settings, users=users,
+                      name="newhome") as dc:
+            assert not os.path.exists(os.path.dirname(home))
+            data, msgid = make_message("Invoice charged twice",
+                                       "My invoice was charged twice.\n",
+                                       from_="first@example.org")
+            deliver_ok(dc, data, "first@example.org")
+            acks = settle(sink, 1)
+            assert dc.wait_log("ack=queued")
+            stored = dc.find(SUPPORT, msgid)
+            assert len(stored) == 1
+            assert stored[0].header("X-Frontdesk-Ticket")
+            no_crash(dc)
+        state = os.stat(state_dir)
+        assert (state.st_uid, state.st_mode & 0o777) == (uid, 0o700)
+        assert os.stat(home).st_uid == uid
+    finally:
+        shutil.rmtree(vmail, ignore_errors=True)
+    assert len(acks) == 1
+    assert parse(acks[0])["In-Reply-To"] == msgid

@@ -216,6 +216,15 @@ static int parse_needs(struct setting_ctx *ctx, struct frontdesk_settings *set)
 	return 0;
 }
 
+/* local@domain, both parts there: the domain of our first address names
+   our acknowledgments' Message-IDs. */
+static bool address_valid(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL && at != addr && at[1] != '\0';
+}
+
 static int parse_guard(struct setting_ctx *ctx, struct frontdesk_settings *set)
 {
 	struct frontdesk_guard_settings *g = &set->guard;
@@ -226,7 +235,7 @@ static int parse_guard(struct setting_ctx *ctx, struct frontdesk_settings *set)
 	p_array_init(&g->addresses, ctx->pool, 4);
 	items = t_strsplit_spaces(get(ctx, "frontdesk_addresses", ""), " ,");
 	for (; *items != NULL; items++) {
-		if (strchr(*items, '@') == NULL) {
+		if (!address_valid(*items)) {
 			ctx->error = t_strdup_printf("frontdesk_addresses: '%s' "
 				"is not an address", *items);
 			return -1;
@@ -330,7 +339,7 @@ static int parse_ack(struct setting_ctx *ctx, struct frontdesk_settings *set)
 		return -1;
 	}
 	value = get(ctx, "frontdesk_ack_from", "");
-	if (*value != '\0' && (strchr(value, '@') == NULL ||
+	if (*value != '\0' && (!address_valid(value) ||
 				strpbrk(value, " <>\"\r\n") != NULL)) {
 		ctx->error = t_strdup_printf("frontdesk_ack_from: '%s' is not "
 			"a plain address (the name goes in "
@@ -403,8 +412,18 @@ static int parse_ack(struct setting_ctx *ctx, struct frontdesk_settings *set)
 		     frontdesk_hours_parse_duration, &a->response_secs) < 0 ||
 	    get_secs(ctx, "frontdesk_response_time_urgent", "2h",
 		     frontdesk_hours_parse_duration,
-		     &a->urgent_response_secs) < 0)
+		     &a->urgent_response_secs) < 0 ||
+	    get_secs(ctx, "frontdesk_state_timeout", "500ms",
+		     settings_get_time_msecs, &a->state_timeout_msecs) < 0)
 		return -1;
+	/* a dict needs a few milliseconds per request, a delivery must not
+	   wait on a hung one */
+	if (a->state_timeout_msecs < 10 || a->state_timeout_msecs > 60000) {
+		ctx->error = t_strdup_printf("frontdesk_state_timeout: '%s' is "
+			"not from 10ms to 60s",
+			get(ctx, "frontdesk_state_timeout", ""));
+		return -1;
+	}
 	return 0;
 }
 

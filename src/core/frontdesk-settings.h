@@ -45,8 +45,10 @@ struct frontdesk_ack_settings {
 	bool null_return_path;
 	/* "" = ~/.frontdesk of the support mailbox */
 	const char *state_dir;
-	/* Dovecot dict URI for shared state ("" = files in state_dir) */
+	/* Dovecot dict URI for shared state ("" = files in state_dir), and
+	   the most time it may take in one delivery */
 	const char *dict_uri;
+	unsigned int state_timeout_msecs;
 	const char *ticket_prefix;
 	/* "" = <state_dir>/secret, created on first use */
 	const char *secret_file;

@@ -1,8 +1,9 @@
 /* The acknowledgment in the delivery: decide (guard, ticket, follow-up,
-   "already acknowledged", per-sender and global limits), compose it in
-   the customer's language and leave it in the spool for frontdesk-sender.
-   Nothing here waits for the relay, and nothing here can fail the
-   delivery: every problem is one log line and no ack. */
+   "already acknowledged", per-sender and global limits), have it composed
+   and spooled (frontdesk-ack-queue.c), and claim the conversation only
+   for an ack that is in the spool. Nothing here waits for the relay, and
+   nothing here can fail the delivery: every problem is one log line and
+   no ack. */
 
 #include "lib.h"
 #include "array.h"
@@ -12,145 +13,71 @@
 #include "ioloop.h"
 #include "hostpid.h"
 #include "write-full.h"
-#include "str-sanitize.h"
-#include "smtp-address.h"
-#include "smtp-submit-settings.h"
+#include "mkdir-parents.h"
 #include "mail-user.h"
-#include "mail-storage-settings.h"
 #include "mail-deliver.h"
 #include "frontdesk-view.h"
 #include "frontdesk-settings.h"
 #include "frontdesk-classify.h"
 #include "frontdesk-guard.h"
 #include "frontdesk-ticket.h"
-#include "frontdesk-template.h"
-#include "frontdesk-hours.h"
 #include "frontdesk-ack.h"
-#include "frontdesk-spool.h"
-#include "frontdesk-dkim.h"
 #include "frontdesk-state.h"
 #include "frontdesk-plugin.h"
+#include "frontdesk-ack-queue.h"
 #include "frontdesk-acknowledge.h"
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 /* Bytes of secret we create; what an admin provides may be longer. */
 #define ACK_SECRET_BYTES 32
 #define ACK_SECRET_MAX 1024
 
-struct template_cache_entry {
-	char *path;
-	struct timespec mtime;
-	off_t size;
-	pool_t pool;
-	struct frontdesk_template *tpl;
-};
-
-static ARRAY(struct template_cache_entry) template_cache;
 /* the minute in which this process last reported the circuit breaker */
 static unsigned long breaker_reported_minute;
 
-/* --- templates ------------------------------------------------------ */
-
-static int template_get(const char *dir, const char *lang,
-			const struct frontdesk_template **tpl_r,
-			const char **error_r)
-{
-	const char *path = t_strdup_printf("%s/ack.%s.txt", dir, lang);
-	struct template_cache_entry *e, new_e;
-	struct stat st;
-	int ret;
-
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		*error_r = t_strdup_printf("stat(%s) failed: %m", path);
-		return -1;
-	}
-	if (!array_is_created(&template_cache))
-		i_array_init(&template_cache, 8);
-	array_foreach_modifiable(&template_cache, e) {
-		if (strcmp(e->path, path) != 0)
-			continue;
-		if (e->mtime.tv_sec == st.st_mtim.tv_sec &&
-		    e->mtime.tv_nsec == st.st_mtim.tv_nsec &&
-		    e->size == st.st_size) {
-			*tpl_r = e->tpl;
-			return 1;
-		}
-		/* changed: load again below */
-		pool_unref(&e->pool);
-		i_free(e->path);
-		array_delete(&template_cache,
-			     array_foreach_idx(&template_cache, e), 1);
-		break;
-	}
-	i_zero(&new_e);
-	new_e.pool = pool_alloconly_create("frontdesk template", 8192);
-	ret = frontdesk_template_load(new_e.pool, dir, lang, &new_e.tpl,
-				      error_r);
-	if (ret <= 0) {
-		pool_unref(&new_e.pool);
-		return ret;
-	}
-	new_e.path = i_strdup(path);
-	new_e.mtime = st.st_mtim;
-	new_e.size = st.st_size;
-	array_push_back(&template_cache, &new_e);
-	*tpl_r = new_e.tpl;
-	return 1;
-}
-
-/* The customer's language, else the default one, else English. */
-static int template_for(const struct frontdesk_settings *set,
-			const char *lang,
-			const struct frontdesk_template **tpl_r,
-			const char **error_r)
-{
-	const char *const langs[] = { lang, set->default_language, "en" };
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < N_ELEMENTS(langs); i++) {
-		if (langs[i] == NULL || *langs[i] == '\0')
-			continue;
-		ret = template_get(set->ack.templates_dir, langs[i], tpl_r,
-				   error_r);
-		if (ret != 0)
-			return ret;
-	}
-	*error_r = t_strdup_printf("no template ack.%s.txt, ack.%s.txt or "
-		"ack.en.txt in %s", lang, set->default_language,
-		set->ack.templates_dir);
-	return -1;
-}
-
 /* --- state directory and secret -------------------------------------- */
 
+/* The state directory, made if needed. The first mail of a new support
+   mailbox arrives before its home exists (mail_home = /var/vmail/%d/%n):
+   the home is made as Dovecot makes it (mail_user_home_mkdir(), with the
+   mail root's permissions), an admin's directory with its parents. */
 static int ack_state_dir(struct mail_user *user,
 			 const struct frontdesk_settings *set,
 			 const char **dir_r, const char **error_r)
 {
 	const char *home;
+	bool in_home = FALSE;
 
 	if (*set->ack.state_dir != '\0') {
 		*dir_r = set->ack.state_dir;
 	} else if (mail_user_get_home(user, &home) > 0 && *home != '\0') {
 		*dir_r = t_strconcat(home, "/.frontdesk", NULL);
+		in_home = TRUE;
 	} else {
 		*error_r = "the user has no home directory: set "
 			"frontdesk_state_dir";
 		return -1;
 	}
-	if (mkdir(*dir_r, 0700) < 0 && errno != EEXIST) {
-		*error_r = t_strdup_printf("mkdir(%s) failed: %m", *dir_r);
-		return -1;
+	if (mkdir(*dir_r, 0700) == 0 || errno == EEXIST)
+		return 0;
+	if (errno == ENOENT && in_home) {
+		if (mail_user_home_mkdir(user) < 0) {
+			/* Dovecot logged why */
+			*error_r = t_strdup_printf("creating the home %s "
+						   "failed", home);
+			return -1;
+		}
+		if (mkdir(*dir_r, 0700) == 0 || errno == EEXIST)
+			return 0;
+	} else if (errno == ENOENT) {
+		if (mkdir_parents(*dir_r, 0700) == 0 || errno == EEXIST)
+			return 0;
 	}
-	return 0;
+	*error_r = t_strdup_printf("mkdir(%s) failed: %m", *dir_r);
+	return -1;
 }
 
 static int secret_read(const char *path, buffer_t *secret,
@@ -233,11 +160,6 @@ static int ack_secret(const struct frontdesk_settings *set,
 
 /* --- the decision ----------------------------------------------------- */
 
-static const char *smtp_address_str(const struct smtp_address *addr)
-{
-	return addr == NULL ? "" : smtp_address_encode(addr);
-}
-
 /* The envelope sender, canonical: whom we answer and whom limits count. */
 static const char *ack_sender(const struct frontdesk_view *view)
 {
@@ -305,6 +227,7 @@ static int ack_env_init(struct frontdesk_user *fuser, struct mail_user *user,
 	env->key.secret = p_memdup(pool, secret->data, secret->used);
 	env->key.secret_len = secret->used;
 	return frontdesk_state_init(env->state_dir, fuser->set->ack.dict_uri,
+				    fuser->set->ack.state_timeout_msecs,
 				    user->username, fuser->event, &env->state,
 				    error_r);
 }
@@ -334,21 +257,55 @@ static const char *followup_ticket(const struct ack_env *env,
 	return NULL;
 }
 
-/* Record the ticket and apply the limits. Returns TRUE if the ack may go
-   out; reason_r says why not. */
+static void ack_release(struct ack_env *env, const char *ticket)
+{
+	const char *error;
+
+	if (frontdesk_state_claim_release(env->state, ticket, &error) < 0) {
+		e_error(env->event, "ticket %s stays marked as acknowledged "
+			"without an ack: %s", ticket, error);
+	}
+}
+
+static void ack_keep(struct ack_env *env, const char *ticket,
+		     const char *record)
+{
+	const char *error;
+
+	/* the ack stands either way; only follow-ups miss the record */
+	if (frontdesk_state_claim_keep(env->state, ticket, record,
+				       &error) < 0) {
+		e_warning(env->event, "ticket %s: recording its office for "
+			  "follow-ups failed: %s", ticket, error);
+	}
+}
+
+static const char *ack_record(const struct frontdesk_classification *result)
+{
+	return t_strdup_printf("%s %s", frontdesk_office_name(result->office),
+			       result->need[0] == '\0' ? "none" :
+			       result->need);
+}
+
+/* Claim the ticket and apply the limits. Returns TRUE if the ack may go
+   out: the ticket is then claimed, and the caller keeps or releases the
+   claim. reason_r says why not; a claim is released on errors and kept
+   when a limit says no (that conversation was answered by silence). */
 static bool ack_commit(struct ack_env *env,
 		       const struct frontdesk_view *view,
 		       const struct frontdesk_classification *result,
 		       const char *ticket, time_t now, const char **reason_r)
 {
 	const struct frontdesk_ack_settings *a = &env->set->ack;
-	const char *error, *record;
+	const char *error, *record = ack_record(result);
 	unsigned int count;
 	int ret;
 
-	record = t_strdup_printf("%s %s", frontdesk_office_name(result->office),
-				 result->need[0] == '\0' ? "none" :
-				 result->need);
+	if (frontdesk_state_failed(env->state)) {
+		/* the ticket lookup failed: reported, and nothing is known */
+		*reason_r = "state-error";
+		return FALSE;
+	}
 	ret = frontdesk_state_claim(env->state, ticket, record, &error);
 	if (ret < 0) {
 		/* unsure whether we answered already: better silent than
@@ -367,10 +324,12 @@ static bool ack_commit(struct ack_env *env,
 				&error) < 0) {
 			e_error(env->event, "ack state unusable, no ack: %s",
 				error);
+			ack_release(env, ticket);
 			*reason_r = "state-error";
 			return FALSE;
 		}
 		if (count > a->sender_limit) {
+			ack_keep(env, ticket, record);
 			*reason_r = "sender-limit";
 			return FALSE;
 		}
@@ -380,6 +339,7 @@ static bool ack_commit(struct ack_env *env,
 					  &count, &error) < 0) {
 			e_error(env->event, "ack state unusable, no ack: %s",
 				error);
+			ack_release(env, ticket);
 			*reason_r = "state-error";
 			return FALSE;
 		}
@@ -392,6 +352,7 @@ static bool ack_commit(struct ack_env *env,
 					"(frontdesk_ack_global_limit); no acks "
 					"until the next minute", a->global_limit);
 			}
+			ack_keep(env, ticket, record);
 			*reason_r = "global-limit";
 			return FALSE;
 		}
@@ -433,8 +394,10 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 					       conversation_key(view));
 	dec->ticket = p_strdup(pool, ticket);
 	ret = frontdesk_state_lookup(env->state, ticket, &record, &error);
-	if (ret < 0)
-		e_error(fuser->event, "ticket lookup failed: %s", error);
+	if (ret < 0) {
+		e_error(fuser->event, "ticket lookup failed, no ack: %s",
+			error);
+	}
 	else if (ret > 0) {
 		dec->follow_up = TRUE;
 		if (str_begins(record, "front") || str_begins(record, "back"))
@@ -453,182 +416,9 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 		dec->send = ack_commit(env, view, result, ticket, ioloop_time,
 				       &reason);
 		dec->reason = reason;
+		if (dec->send)
+			ack_keep(env, ticket, ack_record(result));
 	}
-}
-
-/* --- composing and queueing -------------------------------------------- */
-
-static const char *ack_from(struct mail_deliver_context *ctx,
-			    const struct frontdesk_settings *set)
-{
-	if (*set->ack.from != '\0')
-		return set->ack.from;
-	if (array_count(&set->guard.addresses) > 0)
-		return array_idx_elem(&set->guard.addresses, 0);
-	return t_str_lcase(smtp_address_str(ctx->rcpt_to));
-}
-
-/* Start frontdesk-sender unless one is running (it holds runner.lock). A
-   runner that is leaving looks at the queue once more after letting the
-   lock go, so an entry queued meanwhile is never stranded. */
-static void ack_start_sender(struct ack_env *env, const char *spool_dir)
-{
-	const char *lock_path = t_strconcat(spool_dir, "/runner.lock", NULL);
-	const char *path = env->set->ack.sender_path;
-	pid_t pid;
-	int fd, status;
-
-	fd = open(lock_path, O_RDWR | O_CREAT, 0600);
-	if (fd < 0) {
-		e_error(env->event, "open(%s) failed: %m", lock_path);
-		return;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		i_close_fd(&fd);
-		return; /* a runner is at work */
-	}
-	i_close_fd(&fd);
-	if (access(path, X_OK) < 0) {
-		e_error(env->event, "frontdesk_sender_path %s: %m; the ack "
-			"stays queued in %s", path, spool_dir);
-		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		e_error(env->event, "fork() failed: %m; the ack stays queued "
-			"in %s", spool_dir);
-		return;
-	}
-	if (pid == 0) {
-		/* the child forks the runner and leaves at once, so the
-		   runner belongs to init and lmtp never waits for it */
-		const char *argv[] = {
-			path, "-d", spool_dir, NULL
-		};
-		const char *envp[] = {
-			"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL
-		};
-		int null_fd;
-
-		if (fork() != 0)
-			_exit(0);
-		(void)setsid();
-		null_fd = open("/dev/null", O_RDWR);
-		if (null_fd >= 0) {
-			(void)dup2(null_fd, 0);
-			(void)dup2(null_fd, 1);
-		}
-		/* stderr stays: it is Dovecot's log */
-		closefrom(3);
-		if (getenv("TZ") != NULL)
-			envp[1] = t_strconcat("TZ=", getenv("TZ"), NULL);
-		(void)execve(path, (char **)argv, (char **)envp);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) ;
-	/* ECHILD: a SIGCHLD handler of lmtp reaped it first; fine */
-}
-
-static int ack_queue(struct ack_env *env, struct mail_deliver_context *ctx,
-		     const struct frontdesk_view *view,
-		     const struct frontdesk_classification *result,
-		     const char *ticket, const char **error_r)
-{
-	const struct frontdesk_ack_settings *a = &env->set->ack;
-	const struct smtp_submit_settings *smtp = ctx->smtp_set;
-	const struct frontdesk_template *tpl;
-	struct frontdesk_ack_params params;
-	struct frontdesk_ack_input input;
-	struct frontdesk_spool_entry entry;
-	struct frontdesk_when when;
-	const char *spool_dir, *from;
-	const struct mail_storage_settings *storage_set;
-	string_t *msg;
-	time_t now = ioloop_time, deadline;
-	bool fsync_ack;
-	int ret;
-
-	if (template_for(env->set, result->language, &tpl, error_r) < 0)
-		return -1;
-	from = ack_from(ctx, env->set);
-	i_zero(&params);
-	params.from_addr = from;
-	params.from_name = a->from_name;
-	params.company = a->company;
-	params.msgid_domain = env->set->guard.message_id_domain != NULL ?
-		env->set->guard.message_id_domain : strrchr(from, '@') + 1;
-	params.subject_max = a->subject_max;
-
-	deadline = frontdesk_hours_deadline(a->hours, now, result->urgent ?
-		a->urgent_response_secs : a->response_secs);
-	frontdesk_hours_describe(a->hours, now, deadline, &when);
-	i_zero(&input);
-	input.view = view;
-	input.result = result;
-	input.tpl = tpl;
-	input.to_addr = smtp_address_str(ctx->mail_from);
-	input.ticket = ticket;
-	input.when = &when;
-	input.now = now;
-	msg = t_str_new(4096);
-	if (frontdesk_ack_compose(&params, &input, msg, error_r) < 0)
-		return -1;
-	if (*a->dkim_key != '\0') {
-		struct frontdesk_dkim_key *key = NULL;
-		string_t *signed_msg = t_str_new(str_len(msg) + 1024);
-
-		/* an unusable key means an unsigned ack, which receivers
-		   may file as spam: better than none, and logged */
-		if (frontdesk_dkim_key_load(a->dkim_key, a->dkim_domain,
-					    a->dkim_selector, &key,
-					    error_r) < 0 ||
-		    frontdesk_dkim_sign(key, str_data(msg), str_len(msg),
-					NULL, now, signed_msg, error_r) < 0) {
-			e_error(env->event, "ack for ticket %s sent without "
-				"DKIM signature: %s", ticket, *error_r);
-		} else {
-			str_append_str(signed_msg, msg);
-			msg = signed_msg;
-		}
-		if (key != NULL)
-			frontdesk_dkim_key_free(&key);
-	}
-
-	spool_dir = t_strconcat(env->state_dir, "/spool", NULL);
-	i_zero(&entry);
-	entry.name = t_strdup_printf("%ld.%s.%s", (long)now, ticket, my_pid);
-	entry.created = now;
-	entry.next_try = now;
-	entry.expires = now + a->retry_lifetime_secs;
-	entry.mail_from = a->null_return_path ? "" : from;
-	entry.rcpt_to = input.to_addr;
-	entry.ticket = ticket;
-	if (smtp != NULL) {
-		entry.hostname = smtp->hostname;
-		entry.submission_host = smtp->submission_host;
-		entry.sendmail_path = smtp->sendmail_path;
-		entry.submission_timeout = smtp->submission_timeout;
-	}
-	entry.message = str_data(msg);
-	entry.message_size = str_len(msg);
-	/* the admin's mail_fsync says what is worth a disk flush: with the
-	   default (optimized) Dovecot flushes the customer's mail, and an
-	   ack lost to a power cut within the kernel's writeback delay is
-	   not worth a flush per delivery; "always" flushes the ack too */
-	storage_set = mail_user_set_get_storage_set(ctx->rcpt_user);
-	fsync_ack = storage_set->parsed_fsync_mode == FSYNC_MODE_ALWAYS;
-	ret = frontdesk_spool_write(spool_dir, &entry, fsync_ack, error_r);
-	if (ret < 0 && errno == ENOENT) {
-		/* first ack of this desk: create the spool and try again */
-		if (frontdesk_spool_mkdirs(spool_dir, error_r) < 0)
-			return -1;
-		ret = frontdesk_spool_write(spool_dir, &entry, fsync_ack,
-					    error_r);
-	}
-	if (ret < 0)
-		return -1;
-	ack_start_sender(env, spool_dir);
-	return 0;
 }
 
 void frontdesk_ack_after_save(struct frontdesk_user *fuser,
@@ -638,25 +428,40 @@ void frontdesk_ack_after_save(struct frontdesk_user *fuser,
 			      struct frontdesk_ack_decision *dec)
 {
 	struct ack_env *env = dec->env;
-	const char *error, *reason;
+	const char *from, *error, *reason;
+	string_t *msg;
 
 	if (fuser->set->ack.mode != FRONTDESK_ACK_YES || !dec->send)
 		return;
 	i_assert(env != NULL);
+	/* the ticket is claimed only for an ack that exists, and kept only
+	   once it is in the spool: otherwise a template or disk problem
+	   would silence the whole conversation */
+	if (frontdesk_ack_queue_build(env->set, env->event, ctx, view, result,
+				      dec->ticket, &from, &msg, &error) < 0) {
+		e_error(fuser->event, "no ack for ticket %s: %s",
+			dec->ticket, error);
+		dec->send = FALSE;
+		dec->reason = "ack-error";
+		return;
+	}
 	dec->send = ack_commit(env, view, result, dec->ticket, ioloop_time,
 			       &reason);
 	dec->reason = reason;
-	if (dec->send) {
-		if (ack_queue(env, ctx, view, result, dec->ticket,
-			      &error) < 0) {
-			e_error(fuser->event, "no ack for ticket %s: %s",
-				dec->ticket, error);
-			dec->send = FALSE;
-			dec->reason = "ack-error";
-		} else {
-			dec->reason = "queued";
-		}
+	if (!dec->send)
+		return;
+	if (frontdesk_ack_queue_write(env->set, env->event, ctx,
+				      env->state_dir, dec->ticket, from, msg,
+				      &error) < 0) {
+		e_error(fuser->event, "no ack for ticket %s: %s",
+			dec->ticket, error);
+		ack_release(env, dec->ticket);
+		dec->send = FALSE;
+		dec->reason = "ack-error";
+		return;
 	}
+	ack_keep(env, dec->ticket, ack_record(result));
+	dec->reason = "queued";
 }
 
 void frontdesk_ack_decision_free(struct frontdesk_ack_decision *dec)
@@ -669,13 +474,5 @@ void frontdesk_ack_decision_free(struct frontdesk_ack_decision *dec)
 
 void frontdesk_ack_deinit(void)
 {
-	struct template_cache_entry *e;
-
-	if (!array_is_created(&template_cache))
-		return;
-	array_foreach_modifiable(&template_cache, e) {
-		pool_unref(&e->pool);
-		i_free(e->path);
-	}
-	array_free(&template_cache);
+	frontdesk_ack_queue_deinit();
 }

@@ -84,6 +84,12 @@ static void test_settings_errors(void)
 		{ { "frontdesk_ack=maybe" }, "frontdesk_ack: 'maybe' is not yes" },
 		{ { "frontdesk_ack_from=Support <s@example.com>" },
 		  "frontdesk_ack_from: 'Support <s@example.com>' is not a plain" },
+		{ { "frontdesk_ack_from=support@" },
+		  "frontdesk_ack_from: 'support@' is not a plain" },
+		{ { "frontdesk_addresses=support@example.com support@" },
+		  "frontdesk_addresses: 'support@' is not an address" },
+		{ { "frontdesk_addresses=@example.com" },
+		  "frontdesk_addresses: '@example.com' is not an address" },
 		{ { "frontdesk_ack_return_path=sender" },
 		  "frontdesk_ack_return_path: 'sender'" },
 		{ { "frontdesk_ticket_prefix=F-D" }, "frontdesk_ticket_prefix: 'F-D'" },
@@ -99,6 +105,11 @@ static void test_settings_errors(void)
 		{ { "frontdesk_holidays=13-45" },
 		  "frontdesk_business_hours, frontdesk_holidays or frontdesk_timezone: " },
 		{ { "frontdesk_dkim_key=/k.pem" }, "frontdesk_dkim_key needs" },
+		{ { "frontdesk_state_timeout=soon" }, "frontdesk_state_timeout: " },
+		{ { "frontdesk_state_timeout=0" },
+		  "frontdesk_state_timeout: '0' is not from 10ms to 60s" },
+		{ { "frontdesk_state_timeout=5m" },
+		  "frontdesk_state_timeout: '5m' is not from 10ms to 60s" },
 	};
 	struct frontdesk_settings *set;
 	const char *error;
@@ -129,16 +140,20 @@ static void test_settings_errors(void)
 		test_assert(set->ack.global_limit == 300);
 		test_assert(set->ack.response_secs == 8*3600);
 		test_assert(set->ack.retry_lifetime_secs == 2*86400);
+		/* a hung state store holds a delivery well under a second */
+		test_assert(set->ack.state_timeout_msecs == 500);
 	}
 	{
 		const char *const env[] = {
 			"frontdesk_ack=shadow", "frontdesk_ack_return_path=from",
-			"frontdesk_response_time_urgent=90m", NULL
+			"frontdesk_response_time_urgent=90m",
+			"frontdesk_state_timeout=2s", NULL
 		};
 		test_assert(parse(env, &set, &error) == 0);
 		test_assert(set->ack.mode == FRONTDESK_ACK_SHADOW);
 		test_assert(!set->ack.null_return_path);
 		test_assert(set->ack.urgent_response_secs == 90*60);
+		test_assert(set->ack.state_timeout_msecs == 2000);
 	}
 	test_end();
 }

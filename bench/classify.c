@@ -220,7 +220,7 @@ static const char *size_str(size_t size)
 
 static void print_usage(FILE *f)
 {
-	fprintf(f, "usage: classify -m MODEL [-s SIZE[,SIZE...]] SEED.eml...\n"
+	fprintf(f, "usage: classify -m MODEL [-w WEIGHTS] [-s SIZE[,SIZE...]] SEED.eml...\n"
 		"Times message view + classification of the seed mails padded"
 		" to each size\n(default 1k,5k,20k,100k,1M) and measures the "
 		"loaded model's memory.\n");
@@ -259,7 +259,7 @@ static int bench_main(int argc, char *argv[])
 	struct frontdesk_model *model;
 	ARRAY(struct seed) seeds;
 	ARRAY_TYPE(bench_size) sizes;
-	const char *model_path = NULL, *error;
+	const char *model_path = NULL, *weights_path = "", *error;
 	size_t heap0, rss0, heap1, rss1, size;
 	double load_us;
 	struct timing timing;
@@ -272,6 +272,8 @@ static int bench_main(int argc, char *argv[])
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-m") == 0 && i + 1 < argc)
 			model_path = argv[++i];
+		else if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
+			weights_path = argv[++i];
 		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
 			if (parse_sizes(argv[++i], &sizes) < 0) {
 				fprintf(stderr, "classify: bad -s %s\n",
@@ -303,19 +305,24 @@ static int bench_main(int argc, char *argv[])
 	heap0 = heap_bytes();
 	rss0 = rss_bytes();
 	load_us = bench_now_usecs();
-	model = frontdesk_model_init();
-	if (frontdesk_model_add_file(model, model_path, &error) < 0)
+	set->model_path = model_path;
+	set->rules_path = "";
+	set->weights_path = weights_path;
+	if (frontdesk_model_load(set, &model, &error) < 0)
 		i_fatal("model: %s", error);
 	load_us = bench_now_usecs() - load_us;
 	heap1 = heap_bytes();
 	rss1 = rss_bytes();
 
-	printf("Model `%s`: %u rules (%u regex), loaded in %.1f ms.\n\n"
+	printf("Model `%s`%s%s: %u rules (%u regex), loaded in %.1f ms.\n\n"
 	       "| model memory | MB |\n|---|---:|\n"
 	       "| allocated for the model (pool, arrays, hash) | %.2f |\n"
 	       "| heap in use after loading (malloc, minus before) | %.2f |\n"
 	       "| RSS after loading, minus before | %.2f |\n\n",
-	       model_path, frontdesk_model_rule_count(model),
+	       model_path, *weights_path == '\0' ? " (lexicon only)" :
+	       " with learned weights `", *weights_path == '\0' ? "" :
+	       t_strconcat(weights_path, "`", NULL),
+	       frontdesk_model_rule_count(model),
 	       frontdesk_model_regex_rule_count(model), load_us / 1000,
 	       frontdesk_model_memory_size(model) / (1024.0*1024),
 	       (double)(heap1 - heap0) / (1024*1024),

@@ -151,7 +151,8 @@ def oracle_frontdesk(specs, classify, model):
         with open(conf, "w") as f:
             f.write("plugin {\n%s}\n" % "".join(
                 "  %s = %s\n" % kv for kv in
-                dict(FD_SETTINGS, frontdesk_model=model).items()))
+                dict(FD_SETTINGS, frontdesk_model=model,
+                     frontdesk_weights=fdtest.DEFAULT_WEIGHTS).items()))
         d = os.path.join(work, "m")
         os.mkdir(d)
         for s in specs:

@@ -103,8 +103,10 @@ print_result(struct cli *cli, const char *id_key, const char *id,
 	}
 	str_append(out, "],");
 	json_str(out, "office", frontdesk_office_name(r->office));
-	str_printfa(out, "\"unsure\":%s,\"urgent\":%s,",
-		    r->unsure ? "true" : "false", r->urgent ? "true" : "false");
+	str_printfa(out, "\"unsure\":%s,\"named\":%s,\"urgent\":%s,",
+		    r->unsure ? "true" : "false",
+		    r->need_named ? "true" : "false",
+		    r->urgent ? "true" : "false");
 	json_str(out, "language", r->language);
 	str_printfa(out, "\"confidence\":%.3f,", r->confidence);
 	json_str(out, "explanation", r->explanation);

@@ -239,7 +239,9 @@ bool frontdesk_score_decide(const struct frontdesk_weights *weights,
 	r->need = p_strdup(pool, defs[tax[best]].name);
 	r->score = prob[best];
 	r->confidence = prob[best];
-	r->unsure = prob[best] < cal->unsure;
+	/* the admin may ask for more human eyes, never for fewer */
+	r->unsure = prob[best] < cal->unsure ||
+		prob[best] < set->unsure_threshold_learned;
 	r->office = r->unsure ? FRONTDESK_OFFICE_FRONT : defs[tax[best]].office;
 	r->need_named = !r->unsure && prob[best] >= cal->name;
 	r->secondary = NULL;

@@ -459,6 +459,8 @@ int frontdesk_settings_parse(pool_t pool, frontdesk_getenv_func_t *getenv_func,
 	    parse_needs(&ctx, set) < 0 ||
 	    get_fraction(&ctx, "frontdesk_unsure_threshold", 0.4,
 			 &set->unsure_threshold) < 0 ||
+	    get_fraction(&ctx, "frontdesk_unsure_threshold", 0.0,
+			 &set->unsure_threshold_learned) < 0 ||
 	    get_number(&ctx, "frontdesk_min_score", 1.0, 100,
 		       &set->min_score) < 0 ||
 	    get_bool(&ctx, "frontdesk_add_headers", TRUE,

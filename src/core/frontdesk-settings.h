@@ -78,6 +78,9 @@ struct frontdesk_settings {
 	ARRAY_TYPE(frontdesk_need_def) needs;
 	/* confidence below this: unsure (front office, a person looks) */
 	double unsure_threshold;
+	/* the same, only when the admin set it (0 otherwise): the learned
+	   model has its own calibrated threshold, which this can only raise */
+	double unsure_threshold_learned;
 	/* a need scoring below this is no evidence at all */
 	double min_score;
 	const char *keyword_prefix;

@@ -48,6 +48,9 @@ DEFAULT_MODULE = os.environ.get("FDTEST_MODULE") or next(
     (p for p in MODULE_CANDIDATES if os.path.exists(p)), MODULE_CANDIDATES[0])
 DEFAULT_MODEL = os.environ.get("FDTEST_MODEL") or os.path.join(
     REPO, "model", "frontdesk.model")
+# the learned need model, shipped in the source tree
+DEFAULT_WEIGHTS = os.environ.get("FDTEST_WEIGHTS") or os.path.join(
+    REPO, "model", "frontdesk.weights")
 # check program (built by `make check`) that DKIM-signs stdin
 DKIM_SIGN = os.environ.get("FDTEST_DKIM_SIGN") or os.path.join(
     REPO, "test-dkim-sign")
@@ -381,10 +384,12 @@ class Dovecot:
             for fn in os.listdir(tdir):
                 os.chmod(os.path.join(tdir, fn), 0o644)
             self.plugin_settings.setdefault("frontdesk_templates", tdir)
+            self.plugin_settings.setdefault("frontdesk_weights",
+                                            DEFAULT_WEIGHTS)
             # without a sink, acks would go to the system's sendmail
             if not self.sink:
                 self.plugin_settings.setdefault("frontdesk_ack", "no")
-        for key in ("frontdesk_model", "frontdesk_rules"):
+        for key in ("frontdesk_model", "frontdesk_rules", "frontdesk_weights"):
             if key in self.plugin_settings:
                 self.plugin_settings[key] = copy(self.plugin_settings[key])
             for spec in self.users.values():

@@ -33,7 +33,8 @@ def run(args, stdin=b""):
     if not os.access(CLI, os.X_OK):
         pytest.skip("frontdesk-classify not built")
     return subprocess.run([CLI, "-c", "/dev/null", "-o",
-                           "frontdesk_model=" + MODEL] + args,
+                           "frontdesk_model=" + MODEL, "-o",
+                           "frontdesk_weights=" + fdtest.DEFAULT_WEIGHTS] + args,
                           input=stdin, capture_output=True, timeout=600)
 
 

@@ -17,6 +17,7 @@ int main(void)
 		test_hours,
 		test_dkim,
 		test_spool,
+		test_weights,
 		NULL
 	};
 	return test_run(test_functions);

@@ -13,5 +13,6 @@ void test_ack(void);
 void test_hours(void);
 void test_dkim(void);
 void test_spool(void);
+void test_weights(void);
 
 #endif

@@ -421,6 +421,11 @@ guard_reason(const struct frontdesk_guard_settings *set,
 		return "spam";
 	if (guard_dmarc_fail(set, view))
 		return "dmarc-fail";
+	/* Milters append their verdict (X-Spam-Flag, X-Rspamd-Action) at the
+	   end of the block, so a block we did not see to its end may hide
+	   one: say nothing rather than answer what we could not read. */
+	if (view->headers_truncated)
+		return "headers-truncated";
 	if (guard_auto_subject(view->subject))
 		return "auto-reply-subject";
 	if (guard_dsn_body(view))

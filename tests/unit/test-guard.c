@@ -231,6 +231,87 @@ static void test_guard_rules(void)
 	test_end();
 }
 
+static const char *
+guard_reason_of(const struct frontdesk_settings *set, const char *msg,
+		const struct frontdesk_view_limits *limits)
+{
+	struct frontdesk_view *view;
+	struct istream *input;
+	const char *error, *reason;
+
+	input = i_stream_create_from_data(msg, strlen(msg));
+	(void)frontdesk_view_parse(pool_datastack_create(), input, limits,
+				   &view, &error);
+	i_stream_unref(&input);
+	frontdesk_view_set_envelope(view, "a@b.example", "support@example.com",
+				    NULL);
+	(void)frontdesk_guard_check(&set->guard, view, &reason);
+	return reason;
+}
+
+/* Milters append their verdict after a long Received: chain: a marker past
+   frontdesk_max_headers (or past the byte limit) must still stop the ack. */
+static void test_guard_truncated_headers(void)
+{
+	static const char *const markers[] = {
+		"X-Spam-Flag: YES", "Auto-Submitted: auto-replied",
+		"Precedence: bulk", "List-Id: <users.lists.example.com>",
+		"X-Rspamd-Action: reject",
+	};
+	struct frontdesk_settings *set;
+	struct frontdesk_view_limits limits;
+	const char *error, *reason;
+	string_t *received, *msg;
+	unsigned int i, n;
+
+	test_begin("guard: markers after the header limit");
+	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
+					     NULL, &set, &error) == 0);
+	frontdesk_view_limits_default(&limits);
+	for (n = 200; n <= 300; n += 100) {
+		received = t_str_new(128 * n);
+		str_append(received, HUMAN_HDR);
+		for (i = 0; i < n; i++) {
+			str_printfa(received, "Received: from relay%u.example "
+				    "by mx.example.com; Mon, 1 Jan 2024\n", i);
+		}
+		/* the mail without a marker: ok while its headers fit */
+		msg = t_str_new(str_len(received) + 256);
+		str_append_str(msg, received);
+		str_append(msg, "\nla fattura\n");
+		reason = guard_reason_of(set, str_c(msg), &limits);
+		test_assert_strcmp(reason, n == 200 ? "ok" :
+				   "headers-truncated");
+		for (i = 0; i < N_ELEMENTS(markers); i++) {
+			str_truncate(msg, str_len(received));
+			str_printfa(msg, "%s\n\nla fattura\n", markers[i]);
+			reason = guard_reason_of(set, str_c(msg), &limits);
+			test_assert_idx(strcmp(reason, "ok") != 0, n + i);
+		}
+	}
+
+	/* a header block longer than the byte limit hides its end too */
+	limits.max_message_bytes = 4096;
+	msg = t_str_new(8192);
+	str_append(msg, HUMAN_HDR);
+	for (i = 0; i < 60; i++) {
+		str_printfa(msg, "X-Trace-%u: %s\n", i,
+			    "0123456789abcdef0123456789abcdef0123456789abcdef"
+			    "0123456789abcdef0123456789abcdef");
+	}
+	str_append(msg, "X-Spam-Flag: YES\n\nla fattura\n");
+	test_assert_strcmp(guard_reason_of(set, str_c(msg), &limits),
+			   "headers-truncated");
+
+	/* a long body past the byte limit is not a cut header block */
+	msg = t_str_new(8192);
+	str_append(msg, HUMAN_HDR "\n");
+	for (i = 0; i < 200; i++)
+		str_append(msg, "la fattura di marzo e' sbagliata\n");
+	test_assert_strcmp(guard_reason_of(set, str_c(msg), &limits), "ok");
+	test_end();
+}
+
 static void test_guard_canonical(void)
 {
 	static const struct {
@@ -280,6 +361,7 @@ static void test_guard_settings_errors(void)
 void test_guard(void)
 {
 	test_guard_rules();
+	test_guard_truncated_headers();
 	test_guard_canonical();
 	test_guard_settings_errors();
 }

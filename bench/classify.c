@@ -304,7 +304,7 @@ static int bench_main(int argc, char *argv[])
 	rss0 = rss_bytes();
 	load_us = bench_now_usecs();
 	model = frontdesk_model_init();
-	if (frontdesk_model_add_file(model, model_path, &error) < 0)
+	if (frontdesk_model_add_lexicon_file(model, model_path, &error) < 0)
 		i_fatal("model: %s", error);
 	load_us = bench_now_usecs() - load_us;
 	heap1 = heap_bytes();

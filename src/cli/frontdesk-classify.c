@@ -429,7 +429,8 @@ static int cli_main(int argc, char *argv[])
 		return 2;
 	}
 	model = frontdesk_model_init();
-	if (frontdesk_model_add_file(model, set->model_path, &error) < 0 ||
+	if (frontdesk_model_add_lexicon_file(model, set->model_path,
+					     &error) < 0 ||
 	    (set->rules_path[0] != '\0' &&
 	     frontdesk_model_add_file(model, set->rules_path, &error) < 0)) {
 		fprintf(stderr, "frontdesk-classify: model: %s\n", error);

@@ -104,7 +104,7 @@ static int load_model(const char *path, const char *rules_path,
 {
 	struct frontdesk_model *model = frontdesk_model_init();
 
-	if (frontdesk_model_add_file(model, path, error_r) < 0 ||
+	if (frontdesk_model_add_lexicon_file(model, path, error_r) < 0 ||
 	    (*rules_path != '\0' &&
 	     frontdesk_model_add_file(model, rules_path, error_r) < 0)) {
 		frontdesk_model_deinit(&model);

@@ -325,6 +325,39 @@ static void test_guard_canonical(void)
 		{ "prvs=1234abcd=mario@example.it", "mario@example.it" },
 		{ "+@example.it", "+@example.it" },
 		{ "noat", "noat" },
+		/* SRS0's first separator may be '+' or '-' (libsrs2) */
+		{ "SRS0+HHH=TT=example.org=ann@fwd.example", "ann@example.org" },
+		{ "SRS0+xQ9/=TT=example.org=bob@fwd.example",
+		  "bob@example.org" },
+		{ "SRS0-HHH=TT=example.org=ann@fwd.example", "ann@example.org" },
+		{ "srs0=AbC+/=Z2=Example.ORG=Ann.Lee+shop@fwd.example",
+		  "ann.lee@example.org" },
+		/* a local part with '=' stays whole */
+		{ "SRS0=HHH=TT=example.org=a=b@fwd.example", "a=b@example.org" },
+		/* SRS1 with any separators */
+		{ "SRS1+HHH=fwd1.example==HHH=TT=example.it=mario@fwd2.example",
+		  "mario@example.it" },
+		{ "SRS1=HHH=fwd1.example=+HHH=TT=example.it=mario@fwd2.example",
+		  "mario@example.it" },
+		{ "SRS1-HHH=fwd1.example=-HHH=TT=example.it=mario@fwd2.example",
+		  "mario@example.it" },
+		/* BATV forms and Barracuda */
+		{ "prvs=mario/1234abcd@example.it", "mario@example.it" },
+		{ "msprvs1=17abcdefgh=mario@example.it", "mario@example.it" },
+		{ "btv1==0123456789a==mario@example.it", "mario@example.it" },
+		{ "BTV1==0123456789a==mario+shop@example.it",
+		  "mario@example.it" },
+		/* layered: BATV inside SRS, SRS signed with BATV */
+		{ "SRS0=HHH=TT=example.org=prvs=1234abcd=ann@fwd.example",
+		  "ann@example.org" },
+		{ "prvs=1234abcd=SRS0+HHH=TT=example.org=ann@fwd.example",
+		  "ann@example.org" },
+		/* not SRS or BATV after all: left alone, never merged into one
+		   "srs0@" or "prvs@" address */
+		{ "SRS0+broken@fwd.example", "srs0+broken@fwd.example" },
+		{ "srs0ann@example.org", "srs0ann@example.org" },
+		{ "prvs=@example.it", "prvs=@example.it" },
+		{ "btv1==tag@example.it", "btv1==tag@example.it" },
 	};
 	unsigned int i;
 

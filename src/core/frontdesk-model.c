@@ -13,6 +13,7 @@
 #include "sha2.h"
 #include "hex-binary.h"
 #include "frontdesk-text.h"
+#include "frontdesk-regex.h"
 #include "frontdesk-model.h"
 #include "frontdesk-settings.h"
 
@@ -369,6 +370,10 @@ static int model_parse_regex(struct frontdesk_model *model, const char *start,
 	}
 	if (rule_fold_regex(t_strdup_until(start + 1, end), regex,
 			    error_r) < 0)
+		return -1;
+	/* before regcomp(), which a few characters can make take
+	   gigabytes */
+	if (frontdesk_regex_check(str_c(regex), error_r) < 0)
 		return -1;
 	re = p_new(model->pool, regex_t, 1);
 	ret = regcomp(re, str_c(regex), REG_EXTENDED);

@@ -373,6 +373,8 @@ static void test_guard_settings_errors(void)
 {
 	static const char *const bad_regex[] = {
 		"frontdesk_ack_ignore_senders=([unclosed", NULL };
+	static const char *const regex_bomb[] = {
+		"frontdesk_ack_ignore_senders=^(a+)+++++++@x$", NULL };
 	static const char *const bad_address[] = {
 		"frontdesk_addresses=support", NULL };
 	struct frontdesk_settings *set;
@@ -383,6 +385,12 @@ static void test_guard_settings_errors(void)
 	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
 					     NULL, &set, &error) < 0);
 	test_assert(str_begins(error, "frontdesk_ack_ignore_senders: "));
+	cur_env = regex_bomb;
+	error = "";
+	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
+					     NULL, &set, &error) < 0);
+	test_assert(str_begins(error, "frontdesk_ack_ignore_senders: ") &&
+		    strstr(error, "regex repeats a repetition") != NULL);
 	cur_env = bad_address;
 	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
 					     NULL, &set, &error) < 0);

@@ -157,6 +157,68 @@ static void test_model_regex(void)
 	frontdesk_model_deinit(&model);
 }
 
+static void test_model_regex_bounds(void)
+{
+	static const char *const good[] = {
+		"\\<ordine (n |nr |numero )?[0-9]{5,}\\>",
+		"(ord|ordine) ?[0-9]{6,}",
+		"(x[0-9]+ )+y",
+		"((ab)?c[0-9]+)+d",
+		"[0-9]{255}",
+		"([0-9]{1,20} ?){1,20}x",
+		"[[:digit:]]{3}[]a-z]+",
+	};
+	static const struct {
+		const char *regex, *error;
+	} bad[] = {
+		/* issue 10: 2.7 GB and 12 s in regcomp() */
+		{ "[0-9]++++++++++++++++++++{5,}", "regex repeats a repetition" },
+		{ "x(((a+)+)+)+", "regex repeats a repetition 4 deep" },
+		{ "x(a{100}){100}", "regex too large" },
+		{ "x((a{10}){10}){10}", "regex too large" },
+		{ "(x(a{100}){100}", "regex too large" },
+		{ "xa{256}", "repetition count over 255" },
+		{ "xa{1000,}", "repetition count over 255" },
+		{ "xa{99999999999999999999}", "repetition count over 255" },
+	};
+	struct frontdesk_model *model;
+	const char *error;
+	string_t *long_regex = t_str_new(512);
+	unsigned int i;
+
+	test_begin("model regex rules: bounded before regcomp()");
+	for (i = 0; i < N_ELEMENTS(good); i++) {
+		model = frontdesk_model_init();
+		error = NULL;
+		test_assert_idx(frontdesk_model_add_string(model, "t",
+			t_strdup_printf("orders 2 /%s/\n", good[i]),
+			&error) == 0, i);
+		if (error != NULL)
+			i_error("%s", error);
+		frontdesk_model_deinit(&model);
+	}
+	for (i = 0; i < N_ELEMENTS(bad); i++) {
+		model = frontdesk_model_init();
+		error = "";
+		test_assert_idx(frontdesk_model_add_string(model, "rules.txt",
+			t_strdup_printf("sales 1 modem\norders 2 /%s/\n",
+					bad[i].regex), &error) < 0, i);
+		test_assert_idx(str_begins(error, t_strconcat(
+			"rules.txt:2: ", bad[i].error, NULL)), i);
+		test_assert_idx(frontdesk_model_rule_count(model) == 0, i);
+		frontdesk_model_deinit(&model);
+	}
+	for (i = 0; i < 300; i++)
+		str_append_c(long_regex, 'a' + i % 26);
+	model = frontdesk_model_init();
+	error = "";
+	test_assert(frontdesk_model_add_string(model, "t", t_strdup_printf(
+		"orders 2 /%s/\n", str_c(long_regex)), &error) < 0);
+	test_assert(str_begins(error, "t:1: regex longer than 256 bytes"));
+	frontdesk_model_deinit(&model);
+	test_end();
+}
+
 static void test_model_errors(void)
 {
 	static const struct {
@@ -365,6 +427,7 @@ void test_model(void)
 {
 	test_model_match();
 	test_model_regex();
+	test_model_regex_bounds();
 	test_model_errors();
 	test_model_shipped();
 	test_model_integrity();

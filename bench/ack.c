@@ -102,7 +102,7 @@ int main(int argc, char *argv[])
 	if (frontdesk_settings_parse(pool, bench_env, NULL, &set, &error) < 0)
 		i_fatal("settings: %s", error);
 	model = frontdesk_model_init();
-	if (frontdesk_model_add_file(model, model_path, &error) < 0)
+	if (frontdesk_model_add_lexicon_file(model, model_path, &error) < 0)
 		i_fatal("model: %s", error);
 	for (i = 1; i < (unsigned int)argc; i++) {
 		if (argv[i][0] == '-') {

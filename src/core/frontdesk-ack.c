@@ -156,26 +156,49 @@ static bool is_plain_ascii(const char *value)
 	return TRUE;
 }
 
+/* value as RFC 2047 encoded words, all of it: the spaces go inside the words
+   ("_" in Q), so the folds between words are ignored when decoding (RFC 2047
+   6.2) and the reader sees exactly value. Mixing plain and encoded words
+   would turn a fold next to a plain word into visible whitespace. B only
+   when most of it is not ASCII (Greek, Cyrillic, CJK), where Q triples it.
+   libdovecot folds with a bare "\n\t" (it cannot know the message's line
+   ending): every line of ours ends in CRLF. */
+static void header_encode_words(string_t *dest, const char *value,
+				size_t first_line_len)
+{
+	const unsigned char *p = (const unsigned char *)value;
+	size_t i, len = strlen(value), high = 0;
+	string_t *enc = t_str_new(len * 3 + 32);
+
+	for (i = 0; i < len; i++) {
+		if (p[i] >= 0x80)
+			high++;
+	}
+	if (high > len / 2)
+		message_header_encode_b(p, len, enc, first_line_len);
+	else
+		message_header_encode_q(p, len, enc, first_line_len);
+	p = str_data(enc);
+	for (i = 0; i < str_len(enc); i++) {
+		if (p[i] == '\n' && (i == 0 || p[i-1] != '\r'))
+			str_append_c(dest, '\r');
+		str_append_c(dest, p[i]);
+	}
+}
+
 /* A header value with text from outside: plain if it is harmless ASCII,
    else RFC 2047. A literal "=?" would be decoded by the reader as an
    encoded word of the sender's making, so it forces encoding too. */
 static void header_append_text(string_t *dest, const char *name,
 			       const char *value)
 {
-	string_t *enc;
-
 	if (is_plain_ascii(value) && strstr(value, "=?") == NULL) {
 		header_append(dest, name, value);
 		return;
 	}
-	enc = t_str_new(strlen(value) * 3 + 32);
-	if (strstr(value, "=?") != NULL) {
-		message_header_encode_q((const unsigned char *)value,
-					strlen(value), enc, strlen(name) + 2);
-	} else {
-		message_header_encode(value, enc);
-	}
-	str_printfa(dest, "%s: %s\r\n", name, str_c(enc));
+	str_printfa(dest, "%s: ", name);
+	header_encode_words(dest, value, strlen(name) + 2);
+	str_append(dest, "\r\n");
 }
 
 static void address_append(string_t *dest, const char *name,
@@ -189,9 +212,7 @@ static void address_append(string_t *dest, const char *name,
 		return;
 	}
 	if (!is_plain_ascii(display) || strstr(display, "=?") != NULL) {
-		message_header_encode_q((const unsigned char *)display,
-					strlen(display), value,
-					strlen(name) + 2);
+		header_encode_words(value, display, strlen(name) + 2);
 	} else {
 		str_append_c(value, '"');
 		for (p = display; *p != '\0'; p++) {

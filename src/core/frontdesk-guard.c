@@ -93,10 +93,80 @@ static const char *addr_localpart(const char *addr)
 	return at == NULL ? addr : t_strdup_until(addr, at);
 }
 
+/* SRS (libsrs2, postsrsd): the separator after "SRS0"/"SRS1" may be '=',
+   '+' or '-'; the other separators are '='.
+     SRS0<s>HHH=TT=orig-domain=orig-local@forwarder
+     SRS1<s>HHH=first-forwarder=<s0>HHH=TT=orig-domain=orig-local@forwarder
+   where <s0> is the separator the first forwarder's SRS0 used. */
+static bool srs_sep(char c)
+{
+	return c == '=' || c == '+' || c == '-';
+}
+
+static bool address_is_srs(const char *local)
+{
+	return (str_begins(local, "srs0") || str_begins(local, "srs1")) &&
+		srs_sep(local[4]);
+}
+
+static bool address_undo_srs(const char **local, const char **domain)
+{
+	const char *l = *local, *p;
+	const char *const *parts;
+
+	if (str_begins(l, "srs1") && srs_sep(l[4])) {
+		/* skip the hash, then the first forwarder */
+		if ((p = strchr(l + 5, '=')) == NULL ||
+		    (p = strchr(p + 1, '=')) == NULL || !srs_sep(p[1]))
+			return FALSE;
+		l = t_strconcat("srs0", p + 1, NULL);
+	}
+	if (!str_begins(l, "srs0") || !srs_sep(l[4]))
+		return FALSE;
+	/* hash, timestamp, domain, local (which may hold '=') */
+	parts = t_strsplit(l + 5, "=");
+	if (str_array_length(parts) < 4 || *parts[2] == '\0' ||
+	    *parts[3] == '\0')
+		return FALSE;
+	*domain = parts[2];
+	*local = t_strarray_join(parts + 3, "=");
+	return TRUE;
+}
+
+/* BATV (prvs=TAG=local, the older prvs=local/TAG, msprvs1=TAG=local) and
+   Barracuda's btv1==TAG==local. */
+static bool address_undo_batv(const char **local)
+{
+	const char *l = *local, *p;
+
+	if (str_begins(l, "btv1==")) {
+		p = strstr(l + 6, "==");
+		if (p == NULL || p == l + 6 || p[2] == '\0')
+			return FALSE;
+		*local = p + 2;
+		return TRUE;
+	}
+	if (str_begins(l, "prvs="))
+		l += 5;
+	else if (str_begins(l, "msprvs1="))
+		l += 8;
+	else
+		return FALSE;
+	if ((p = strchr(l, '=')) != NULL && p != l && p[1] != '\0') {
+		*local = p + 1;
+		return TRUE;
+	}
+	if ((p = strchr(l, '/')) != NULL && p != l) {
+		*local = t_strdup_until(l, p);
+		return TRUE;
+	}
+	return FALSE;
+}
+
 const char *frontdesk_address_canonical(const char *address)
 {
 	const char *addr = t_str_lcase(address), *at, *local, *domain, *p;
-	const char *const *parts;
+	unsigned int i;
 
 	at = strrchr(addr, '@');
 	if (at == NULL)
@@ -104,29 +174,17 @@ const char *frontdesk_address_canonical(const char *address)
 	local = t_strdup_until(addr, at);
 	domain = at + 1;
 
-	/* SRS0=HHH=TT=orig-domain=orig-local@forwarder,
-	   SRS1=HHH=first-forwarder==HHH=TT=orig-domain=orig-local@... */
-	if ((str_begins(local, "srs0=") || str_begins(local, "srs1=")) &&
-	    (p = strstr(local, "==")) != NULL && str_begins(local, "srs1="))
-		local = t_strconcat("srs0=", p + 2, NULL);
-	if (str_begins(local, "srs0=")) {
-		parts = t_strsplit(local + 5, "=");
-		if (str_array_length(parts) >= 4) {
-			domain = parts[2];
-			local = t_strarray_join(parts + 3, "=");
-		}
+	/* a forwarder may sign what another one rewrote: undo the layers
+	   (a few; more is not a real address) */
+	for (i = 0; i < 4; i++) {
+		if (!address_undo_srs(&local, &domain) &&
+		    !address_undo_batv(&local))
+			break;
 	}
-	/* BATV: prvs=tag-value=local or prvs=local/tag */
-	if (str_begins(local, "prvs=") || str_begins(local, "btv1=")) {
-		p = strchr(local + 5, '=');
-		if (p != NULL)
-			local = p + 1;
-		else if ((p = strchr(local + 5, '/')) != NULL)
-			local = t_strdup_until(local + 5, p);
-	}
-	/* +detail */
+	/* +detail; not in an SRS address we could not undo, whose '+'
+	   is a separator: all its senders would share one address */
 	p = strchr(local, '+');
-	if (p != NULL && p != local)
+	if (p != NULL && p != local && !address_is_srs(local))
 		local = t_strdup_until(local, p);
 	return t_strconcat(local, "@", domain, NULL);
 }
@@ -421,6 +479,11 @@ guard_reason(const struct frontdesk_guard_settings *set,
 		return "spam";
 	if (guard_dmarc_fail(set, view))
 		return "dmarc-fail";
+	/* Milters append their verdict (X-Spam-Flag, X-Rspamd-Action) at the
+	   end of the block, so a block we did not see to its end may hide
+	   one: say nothing rather than answer what we could not read. */
+	if (view->headers_truncated)
+		return "headers-truncated";
 	if (guard_auto_subject(view->subject))
 		return "auto-reply-subject";
 	if (guard_dsn_body(view))

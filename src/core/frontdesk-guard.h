@@ -37,7 +37,8 @@ struct frontdesk_guard_settings {
 #define FRONTDESK_ACK_MSGID_PREFIX "frontdesk."
 
 /* Canonical form of a sender address for limits and comparisons:
-   lowercase, SRS0/SRS1 and BATV (prvs=) undone, +detail removed. */
+   lowercase, SRS0/SRS1 (any separator), BATV (prvs=, msprvs1=) and
+   Barracuda (btv1==) undone, +detail removed. */
 const char *frontdesk_address_canonical(const char *address);
 
 /* Returns TRUE if an acknowledgment may be sent. reason_r is a short token

@@ -10,7 +10,10 @@
 #include "istream.h"
 #include "hash.h"
 #include "unichar.h"
+#include "sha2.h"
+#include "hex-binary.h"
 #include "frontdesk-text.h"
+#include "frontdesk-regex.h"
 #include "frontdesk-model.h"
 #include "frontdesk-settings.h"
 #include "frontdesk-weights.h"
@@ -385,6 +388,10 @@ static int model_parse_regex(struct frontdesk_model *model, const char *start,
 	if (rule_fold_regex(t_strdup_until(start + 1, end), regex,
 			    error_r) < 0)
 		return -1;
+	/* before regcomp(), which a few characters can make take
+	   gigabytes */
+	if (frontdesk_regex_check(str_c(regex), error_r) < 0)
+		return -1;
 	re = p_new(model->pool, regex_t, 1);
 	ret = regcomp(re, str_c(regex), REG_EXTENDED);
 	if (ret != 0) {
@@ -580,15 +587,76 @@ static int model_read_line(struct frontdesk_model *model, const char *name,
 	return 0;
 }
 
+static bool model_line_is_end(const char *line)
+{
+	return str_begins(line, "@end") &&
+		(line[4] == '\0' || line[4] == ' ' || line[4] == '\t');
+}
+
+/* Check the "@end format=1 rules=N sha256=HEX" line of a built model
+   against the lines read before it. */
+static int model_check_end(const char *name, unsigned int linenum,
+			   const char *line, struct sha256_ctx *sha,
+			   unsigned int rule_count, const char **error_r)
+{
+	const char *const *args = t_strsplit_spaces(line + 4, " \t");
+	const char *format = NULL, *rules = NULL, *sum = NULL;
+	unsigned char digest[SHA256_RESULTLEN];
+	unsigned int count;
+
+	for (; *args != NULL; args++) {
+		if (str_begins(*args, "format="))
+			format = *args + 7;
+		else if (str_begins(*args, "rules="))
+			rules = *args + 6;
+		else if (str_begins(*args, "sha256="))
+			sum = *args + 7;
+		else {
+			*error_r = t_strdup_printf("%s:%u: unknown field '%s' "
+				"in the '@end' line", name, linenum, *args);
+			return -1;
+		}
+	}
+	if (format == NULL || rules == NULL || sum == NULL) {
+		*error_r = t_strdup_printf("%s:%u: the '@end' line needs "
+			"format=, rules= and sha256=", name, linenum);
+		return -1;
+	}
+	if (strcmp(format, dec2str(FRONTDESK_MODEL_FORMAT)) != 0) {
+		*error_r = t_strdup_printf("%s:%u: model format '%s', this "
+			"frontdesk reads format %d (rebuild the model with "
+			"its model/build-model)", name, linenum, format,
+			FRONTDESK_MODEL_FORMAT);
+		return -1;
+	}
+	if (str_to_uint(rules, &count) < 0 || count != rule_count) {
+		*error_r = t_strdup_printf("%s:%u: the '@end' line says "
+			"rules=%s but the file has %u rules: the model is "
+			"damaged (rebuild it with model/build-model)",
+			name, linenum, rules, rule_count);
+		return -1;
+	}
+	sha256_result(sha, digest);
+	if (strcasecmp(sum, binary_to_hex(digest, sizeof(digest))) != 0) {
+		*error_r = t_strdup_printf("%s:%u: SHA-256 mismatch: the "
+			"model was changed or damaged after model/build-model "
+			"wrote it (rebuild it)", name, linenum);
+		return -1;
+	}
+	return 0;
+}
+
 static int model_read_lines(struct frontdesk_model *model, const char *name,
-			    struct istream *input,
+			    struct istream *input, bool require_end,
 			    ARRAY_TYPE(frontdesk_rule) *new_rules,
 			    const char **error_r)
 {
-	unsigned int lang_idx = 0, linenum = 0, regex_count;
+	unsigned int lang_idx = 0, linenum = 0, end_linenum = 0, regex_count;
+	struct sha256_ctx sha;
 	const char *line;
 	int ret = 0;
 
+	sha256_init(&sha);
 	regex_count = array_count(&model->regex_rules);
 	while (ret == 0 && (line = i_stream_read_next_line(input)) != NULL) {
 		linenum++;
@@ -596,14 +664,40 @@ static int model_read_lines(struct frontdesk_model *model, const char *name,
 		   and the data stack of the process that loads the model (an
 		   lmtp process) does not grow with the model's size */
 		T_BEGIN {
-			ret = model_read_line(model, name, linenum, line,
-					      &lang_idx, &regex_count,
-					      new_rules, error_r);
+			if (end_linenum != 0) {
+				*error_r = t_strdup_printf("%s:%u: text after "
+					"the '@end' line", name, linenum);
+				ret = -1;
+			} else if (model_line_is_end(line)) {
+				end_linenum = linenum;
+				ret = model_check_end(name, linenum, line,
+					&sha, array_count(new_rules), error_r);
+			} else {
+				sha256_loop(&sha, line, strlen(line));
+				sha256_loop(&sha, "\n", 1);
+				ret = model_read_line(model, name, linenum,
+						      line, &lang_idx,
+						      &regex_count, new_rules,
+						      error_r);
+			}
 		} T_END_PASS_STR_IF(ret < 0, error_r);
 	}
 	if (ret == 0 && input->stream_errno != 0) {
 		*error_r = t_strdup_printf("read(%s) failed: %s", name,
 					   i_stream_get_error(input));
+		ret = -1;
+	}
+	if (ret == 0 && require_end && end_linenum == 0) {
+		*error_r = linenum == 0 ?
+			t_strdup_printf("%s: the model file is empty "
+				"(rebuild it with model/build-model)", name) :
+			t_strdup_printf("%s: no '@end' line after line %u: "
+				"the model file is truncated or was not built "
+				"by model/build-model", name, linenum);
+		ret = -1;
+	}
+	if (ret == 0 && require_end && array_count(new_rules) == 0) {
+		*error_r = t_strdup_printf("%s: the model has no rules", name);
 		ret = -1;
 	}
 	return ret;
@@ -662,13 +756,15 @@ static void model_merge_rules(struct frontdesk_model *model,
 }
 
 static int model_add_lines(struct frontdesk_model *model, const char *name,
-			   struct istream *input, const char **error_r)
+			   struct istream *input, bool require_end,
+			   const char **error_r)
 {
 	ARRAY_TYPE(frontdesk_rule) new_rules;
 	int ret;
 
 	i_array_init(&new_rules, 256);
-	ret = model_read_lines(model, name, input, &new_rules, error_r);
+	ret = model_read_lines(model, name, input, require_end, &new_rules,
+			       error_r);
 	if (ret < 0)
 		rules_free_regex(&new_rules);
 	else
@@ -677,8 +773,8 @@ static int model_add_lines(struct frontdesk_model *model, const char *name,
 	return ret;
 }
 
-int frontdesk_model_add_file(struct frontdesk_model *model, const char *path,
-			     const char **error_r)
+static int model_add_file(struct frontdesk_model *model, const char *path,
+			  bool require_end, const char **error_r)
 {
 	struct istream *input;
 	int fd, ret;
@@ -691,12 +787,25 @@ int frontdesk_model_add_file(struct frontdesk_model *model, const char *path,
 	input = i_stream_create_fd_autoclose(&fd, 65536);
 	i_stream_set_name(input, path);
 	T_BEGIN {
-		ret = model_add_lines(model, path, input, error_r);
+		ret = model_add_lines(model, path, input, require_end,
+				      error_r);
 		if (ret < 0)
 			*error_r = t_strdup(*error_r);
 	} T_END_PASS_STR_IF(ret < 0, error_r);
 	i_stream_unref(&input);
 	return ret;
+}
+
+int frontdesk_model_add_file(struct frontdesk_model *model, const char *path,
+			     const char **error_r)
+{
+	return model_add_file(model, path, FALSE, error_r);
+}
+
+int frontdesk_model_add_lexicon_file(struct frontdesk_model *model,
+				     const char *path, const char **error_r)
+{
+	return model_add_file(model, path, TRUE, error_r);
 }
 
 int frontdesk_model_add_string(struct frontdesk_model *model,
@@ -708,7 +817,7 @@ int frontdesk_model_add_string(struct frontdesk_model *model,
 
 	input = i_stream_create_from_data(text, strlen(text));
 	T_BEGIN {
-		ret = model_add_lines(model, name, input, error_r);
+		ret = model_add_lines(model, name, input, FALSE, error_r);
 	} T_END_PASS_STR_IF(ret < 0, error_r);
 	i_stream_unref(&input);
 	return ret;
@@ -878,28 +987,4 @@ size_t frontdesk_model_memory_size(const struct frontdesk_model *model)
 		hash_table_count(model->rule_keys) * 2 * sizeof(void *) * 2 +
 		(model->weights == NULL ? 0 :
 		 frontdesk_weights_memory_size(model->weights));
-}
-
-int frontdesk_model_load(const struct frontdesk_settings *set,
-			 struct frontdesk_model **model_r, const char **error_r)
-{
-	struct frontdesk_model *model = frontdesk_model_init();
-	struct frontdesk_weights *weights;
-
-	if (frontdesk_model_add_file(model, set->model_path, error_r) < 0 ||
-	    (*set->rules_path != '\0' &&
-	     frontdesk_model_add_file(model, set->rules_path, error_r) < 0)) {
-		frontdesk_model_deinit(&model);
-		return -1;
-	}
-	if (*set->weights_path != '\0') {
-		if (frontdesk_weights_load(set->weights_path, &weights,
-					   error_r) < 0) {
-			frontdesk_model_deinit(&model);
-			return -1;
-		}
-		frontdesk_model_set_weights(model, weights);
-	}
-	*model_r = model;
-	return 0;
 }

@@ -50,10 +50,24 @@ struct frontdesk_model;
 struct frontdesk_model *frontdesk_model_init(void);
 void frontdesk_model_deinit(struct frontdesk_model **model);
 
+/* The model built by model/build-model ends with one line
+     @end format=1 rules=<N> sha256=<hex>
+   giving the file format, the number of rule lines and the SHA-256 of every
+   line before it (each with its LF). A file cut short or damaged on its way
+   (a full disk, a partial copy, an edit) then fails to load, instead of
+   classifying with fewer rules or none. */
+#define FRONTDESK_MODEL_FORMAT 1
+
 /* Add the rules of a file. On error nothing of the file is kept and error_r
-   names the file and line. */
+   names the file and line. An admin's rule file needs no "@end" line; if it
+   has one, it is checked. */
 int frontdesk_model_add_file(struct frontdesk_model *model, const char *path,
 			     const char **error_r);
+/* Like frontdesk_model_add_file() for the lexicon model built by
+   model/build-model: the file must end with a valid "@end" line and hold at
+   least one rule, so an empty, truncated or damaged model is an error. */
+int frontdesk_model_add_lexicon_file(struct frontdesk_model *model,
+				     const char *path, const char **error_r);
 /* Add rules from a string (for tests and --jsonl tools); name is used in
    error messages. */
 int frontdesk_model_add_string(struct frontdesk_model *model,

@@ -11,6 +11,7 @@
 #include "frontdesk-ticket.h"
 #include "frontdesk-hours.h"
 #include "frontdesk-ack.h"
+#include "frontdesk-regex.h"
 #include "frontdesk-settings.h"
 
 #include <ctype.h>
@@ -228,7 +229,7 @@ static bool address_valid(const char *addr)
 static int parse_guard(struct setting_ctx *ctx, struct frontdesk_settings *set)
 {
 	struct frontdesk_guard_settings *g = &set->guard;
-	const char *const *items, *value;
+	const char *const *items, *value, *error;
 	regex_t re;
 	int err;
 
@@ -250,6 +251,11 @@ static int parse_guard(struct setting_ctx *ctx, struct frontdesk_settings *set)
 		p_strdup(ctx->pool, t_str_lcase(value));
 
 	value = get(ctx, "frontdesk_ack_ignore_senders", "");
+	if (*value != '\0' && frontdesk_regex_check(value, &error) < 0) {
+		ctx->error = t_strdup_printf(
+			"frontdesk_ack_ignore_senders: '%s': %s", value, error);
+		return -1;
+	}
 	if (*value != '\0') {
 		err = regcomp(&re, value, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 		if (err != 0) {

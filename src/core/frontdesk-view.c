@@ -152,6 +152,7 @@ static void view_add_top_header(struct view_parse_ctx *ctx,
 	view->header_count++;
 	if (view->header_count > ctx->limits->max_headers) {
 		view->truncated = TRUE;
+		view->headers_truncated = TRUE;
 		return;
 	}
 	value = view_clean(view->pool, dec->full_value, dec->full_value_len,
@@ -376,12 +377,18 @@ int frontdesk_view_parse(pool_t pool, struct istream *input,
 		view->truncated = TRUE;
 	if (limited->stream_errno != 0) {
 		view->read_error = TRUE;
+		view->headers_truncated = TRUE;
 		*error_r = t_strdup_printf("read(%s) failed: %s",
 					   i_stream_get_name(limited),
 					   i_stream_get_error(limited));
 	}
 	message_decoder_deinit(&decoder);
 	message_parser_deinit(&parser, &parts);
+	/* At the byte limit the parser sees an end of stream and ends the
+	   header block there: the block was cut when it reaches the limit. */
+	if (view->truncated && parts != NULL &&
+	    parts->header_size.physical_size >= limits->max_message_bytes)
+		view->headers_truncated = TRUE;
 	mail_html2text_deinit(&ctx.html2text);
 	i_stream_unref(&limited);
 

@@ -76,6 +76,11 @@ struct frontdesk_view {
 	unsigned int mime_parts;
 	/* A limit cut the message short: the view covers only its start. */
 	bool truncated:1;
+	/* The top-level header block was not seen to its end (more than
+	   max_headers headers, or the byte limit or a read error came
+	   first): a header after the cut may say "machine mail", so the
+	   guard must not trust what it sees. */
+	bool headers_truncated:1;
 	/* The text came from HTML (no text/plain part). */
 	bool from_html:1;
 	/* A MIME part is a machine report (delivery-status, feedback-report,

@@ -8,6 +8,8 @@
 #include "strfuncs.h"
 #include "sha2.h"
 #include "hex-binary.h"
+#include "frontdesk-settings.h"
+#include "frontdesk-model.h"
 #include "frontdesk-weights.h"
 
 #include <fcntl.h>
@@ -347,4 +349,29 @@ float frontdesk_weights_dense_contribution(const struct frontdesk_weights *w,
 {
 	i_assert(dense_idx < w->dense_count && col < w->cols);
 	return value * w->dense[dense_idx * w->cols + col];
+}
+
+int frontdesk_model_load(const struct frontdesk_settings *set,
+			 struct frontdesk_model **model_r, const char **error_r)
+{
+	struct frontdesk_model *model = frontdesk_model_init();
+	struct frontdesk_weights *weights;
+
+	if (frontdesk_model_add_lexicon_file(model, set->model_path,
+					     error_r) < 0 ||
+	    (*set->rules_path != '\0' &&
+	     frontdesk_model_add_file(model, set->rules_path, error_r) < 0)) {
+		frontdesk_model_deinit(&model);
+		return -1;
+	}
+	if (*set->weights_path != '\0') {
+		if (frontdesk_weights_load(set->weights_path, &weights,
+					   error_r) < 0) {
+			frontdesk_model_deinit(&model);
+			return -1;
+		}
+		frontdesk_model_set_weights(model, weights);
+	}
+	*model_r = model;
+	return 0;
 }

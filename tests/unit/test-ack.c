@@ -5,6 +5,7 @@
 #include "str.h"
 #include "array.h"
 #include "istream.h"
+#include "message-header-decode.h"
 #include "test-frontdesk.h"
 #include "frontdesk-view.h"
 #include "frontdesk-settings.h"
@@ -261,15 +262,15 @@ static unsigned int header_count(struct frontdesk_view *view, const char *name)
 }
 
 static const char *
-compose(pool_t pool, const char *lang, const char *msg, const char *need,
-	bool urgent, const char **ticket_r)
+compose_max(pool_t pool, const char *lang, const char *msg, const char *need,
+	    bool urgent, unsigned int subject_max, const char **ticket_r)
 {
 	struct frontdesk_ack_params params = {
 		.from_addr = "support@example.com",
 		.from_name = "Example Support",
 		.company = "Example Support",
 		.msgid_domain = "example.com",
-		.subject_max = FRONTDESK_ACK_DEFAULT_SUBJECT_MAX,
+		.subject_max = subject_max,
 	};
 	struct frontdesk_classification result;
 	struct frontdesk_when when = {
@@ -305,6 +306,135 @@ compose(pool_t pool, const char *lang, const char *msg, const char *need,
 	if (frontdesk_ack_compose(&params, &input, out, &error) < 0)
 		i_fatal("compose: %s", error);
 	return str_c(out);
+}
+
+static const char *
+compose(pool_t pool, const char *lang, const char *msg, const char *need,
+	bool urgent, const char **ticket_r)
+{
+	return compose_max(pool, lang, msg, need, urgent,
+			   FRONTDESK_ACK_DEFAULT_SUBJECT_MAX, ticket_r);
+}
+
+/* The raw header name (with its folds) of msg, NULL if absent. */
+static const char *raw_header(const char *msg, const char *name)
+{
+	const char *prefix = t_strconcat("\r\n", name, ": ", NULL);
+	const char *start, *end;
+
+	start = strstr(msg, prefix);
+	if (start == NULL)
+		return NULL;
+	start += 2;
+	for (end = start; (end = strstr(end, "\r\n")) != NULL; end += 2) {
+		if (end[2] != ' ' && end[2] != '\t')
+			break;
+	}
+	return end == NULL ? NULL : t_strdup_until(start, end);
+}
+
+/* Every line of msg ends in CRLF and, in the header, is at most 78
+   characters long. */
+static bool lines_crlf_short(const char *msg)
+{
+	const char *p, *line = msg, *body = strstr(msg, "\r\n\r\n");
+
+	for (p = msg; *p != '\0'; p++) {
+		if (*p != '\n')
+			continue;
+		if (p == msg || p[-1] != '\r')
+			return FALSE;
+		if (p < body && p - 1 - line > 78)
+			return FALSE;
+		line = p + 1;
+	}
+	return TRUE;
+}
+
+/* A folded header decoded as a reader does: unfold (drop the CRLFs only),
+   then RFC 2047 with libdovecot's decoder. */
+static const char *header_decoded(const char *raw, const char *name)
+{
+	string_t *unfolded = t_str_new(256), *out = t_str_new(256);
+	const char *p = raw + strlen(name) + 2;
+
+	for (; *p != '\0'; p++) {
+		if (*p != '\r' && *p != '\n')
+			str_append_c(unfolded, *p);
+	}
+	message_header_decode_utf8(str_data(unfolded), str_len(unfolded),
+				   out, NULL);
+	return str_c(out);
+}
+
+static void test_compose_folding(void)
+{
+	static const struct {
+		const char *lang, *wording, *subject;
+	} tests[] = {
+		{ "de", "Ihre Nachricht ist bei uns eingegangen: ",
+		  "Rückerstattung für die doppelt abgebuchte Rechnung vom "
+		  "März, bitte dringend prüfen und zurücküberweisen" },
+		{ "it", "Abbiamo ricevuto la sua richiesta: ",
+		  "Perché la fattura di febbraio è più alta del solito? "
+		  "Non è possibile, l'addebito è già stato fatto due volte" },
+		{ "fr", "Nous avons bien reçu votre message : ",
+		  "Problème de facturation : prélèvement effectué deux fois "
+		  "pour la même période, je voudrais être remboursé" },
+		{ "en", "We received your message: ",
+		  "I have been charged twice for the premium plan since "
+		  "this month’s renewal and nobody answers the phone" },
+		{ "en", "We received your message: ",
+		  "Invoice 2024-117 has the wrong VAT number and the wrong "
+		  "address since this month, please fix it before Friday" },
+		{ "en", "We received your message: ",
+		  "Заказ 48213 не доставлен, курьер не приходил уже "
+		  "неделю, прошу вернуть деньги за доставку" },
+	};
+	pool_t pool = pool_alloconly_create("test ack folding", 65536);
+	const char *msg, *ticket, *raw, *expected, *cut;
+	unsigned int i, max;
+
+	test_begin("ack: folded Subject has CRLF and decodes to the text");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		for (max = 0; max <= FRONTDESK_ACK_DEFAULT_SUBJECT_MAX;
+		     max += FRONTDESK_ACK_DEFAULT_SUBJECT_MAX) T_BEGIN {
+			msg = compose_max(pool, tests[i].lang, t_strdup_printf(
+				"From: a@example.org\nSubject: %s\n"
+				"Message-ID: <f%u@example.org>\n\nHi\n",
+				tests[i].subject, i), "billing", FALSE, max,
+				&ticket);
+			test_assert_idx(lines_crlf_short(msg), i);
+			raw = raw_header(msg, "Subject");
+			test_assert_idx(raw != NULL &&
+					strstr(raw, "\r\n") != NULL, i);
+			if (raw == NULL)
+				continue;
+			cut = frontdesk_template_clean_value(tests[i].subject,
+							     max);
+			expected = t_strdup_printf("[%s] %s%s", ticket,
+						   tests[i].wording, cut);
+			test_assert_strcmp_idx(header_decoded(raw, "Subject"),
+					       expected, i);
+		} T_END;
+	}
+
+	/* a long display name is folded the same way */
+	msg = compose(pool, "de",
+		"From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller-L=C3=BCdenscheidt_von_"
+		"Schl=C3=B6=C3=9Fberg?= <jm@example.de>\n"
+		"Subject: Rechnung\nMessage-ID: <g1@example.de>\n\nHallo\n",
+		"billing", FALSE, &ticket);
+	test_assert(lines_crlf_short(msg));
+	raw = raw_header(msg, "To");
+	test_assert(raw != NULL && strstr(raw, "\r\n") != NULL);
+	if (raw != NULL) {
+		test_assert_strcmp(header_decoded(raw, "To"),
+			"Jürgen Müller-Lüdenscheidt von Schlößberg "
+			"<jm@example.de>");
+	}
+	test_end();
+	pool_unref(&pool);
 }
 
 static void test_compose(void)
@@ -413,4 +543,5 @@ void test_ack(void)
 	test_shipped_templates();
 	test_safe_name();
 	test_compose();
+	test_compose_folding();
 }

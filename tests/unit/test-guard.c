@@ -231,6 +231,87 @@ static void test_guard_rules(void)
 	test_end();
 }
 
+static const char *
+guard_reason_of(const struct frontdesk_settings *set, const char *msg,
+		const struct frontdesk_view_limits *limits)
+{
+	struct frontdesk_view *view;
+	struct istream *input;
+	const char *error, *reason;
+
+	input = i_stream_create_from_data(msg, strlen(msg));
+	(void)frontdesk_view_parse(pool_datastack_create(), input, limits,
+				   &view, &error);
+	i_stream_unref(&input);
+	frontdesk_view_set_envelope(view, "a@b.example", "support@example.com",
+				    NULL);
+	(void)frontdesk_guard_check(&set->guard, view, &reason);
+	return reason;
+}
+
+/* Milters append their verdict after a long Received: chain: a marker past
+   frontdesk_max_headers (or past the byte limit) must still stop the ack. */
+static void test_guard_truncated_headers(void)
+{
+	static const char *const markers[] = {
+		"X-Spam-Flag: YES", "Auto-Submitted: auto-replied",
+		"Precedence: bulk", "List-Id: <users.lists.example.com>",
+		"X-Rspamd-Action: reject",
+	};
+	struct frontdesk_settings *set;
+	struct frontdesk_view_limits limits;
+	const char *error, *reason;
+	string_t *received, *msg;
+	unsigned int i, n;
+
+	test_begin("guard: markers after the header limit");
+	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
+					     NULL, &set, &error) == 0);
+	frontdesk_view_limits_default(&limits);
+	for (n = 200; n <= 300; n += 100) {
+		received = t_str_new(128 * n);
+		str_append(received, HUMAN_HDR);
+		for (i = 0; i < n; i++) {
+			str_printfa(received, "Received: from relay%u.example "
+				    "by mx.example.com; Mon, 1 Jan 2024\n", i);
+		}
+		/* the mail without a marker: ok while its headers fit */
+		msg = t_str_new(str_len(received) + 256);
+		str_append_str(msg, received);
+		str_append(msg, "\nla fattura\n");
+		reason = guard_reason_of(set, str_c(msg), &limits);
+		test_assert_strcmp(reason, n == 200 ? "ok" :
+				   "headers-truncated");
+		for (i = 0; i < N_ELEMENTS(markers); i++) {
+			str_truncate(msg, str_len(received));
+			str_printfa(msg, "%s\n\nla fattura\n", markers[i]);
+			reason = guard_reason_of(set, str_c(msg), &limits);
+			test_assert_idx(strcmp(reason, "ok") != 0, n + i);
+		}
+	}
+
+	/* a header block longer than the byte limit hides its end too */
+	limits.max_message_bytes = 4096;
+	msg = t_str_new(8192);
+	str_append(msg, HUMAN_HDR);
+	for (i = 0; i < 60; i++) {
+		str_printfa(msg, "X-Trace-%u: %s\n", i,
+			    "0123456789abcdef0123456789abcdef0123456789abcdef"
+			    "0123456789abcdef0123456789abcdef");
+	}
+	str_append(msg, "X-Spam-Flag: YES\n\nla fattura\n");
+	test_assert_strcmp(guard_reason_of(set, str_c(msg), &limits),
+			   "headers-truncated");
+
+	/* a long body past the byte limit is not a cut header block */
+	msg = t_str_new(8192);
+	str_append(msg, HUMAN_HDR "\n");
+	for (i = 0; i < 200; i++)
+		str_append(msg, "la fattura di marzo e' sbagliata\n");
+	test_assert_strcmp(guard_reason_of(set, str_c(msg), &limits), "ok");
+	test_end();
+}
+
 static void test_guard_canonical(void)
 {
 	static const struct {
@@ -244,6 +325,39 @@ static void test_guard_canonical(void)
 		{ "prvs=1234abcd=mario@example.it", "mario@example.it" },
 		{ "+@example.it", "+@example.it" },
 		{ "noat", "noat" },
+		/* SRS0's first separator may be '+' or '-' (libsrs2) */
+		{ "SRS0+HHH=TT=example.org=ann@fwd.example", "ann@example.org" },
+		{ "SRS0+xQ9/=TT=example.org=bob@fwd.example",
+		  "bob@example.org" },
+		{ "SRS0-HHH=TT=example.org=ann@fwd.example", "ann@example.org" },
+		{ "srs0=AbC+/=Z2=Example.ORG=Ann.Lee+shop@fwd.example",
+		  "ann.lee@example.org" },
+		/* a local part with '=' stays whole */
+		{ "SRS0=HHH=TT=example.org=a=b@fwd.example", "a=b@example.org" },
+		/* SRS1 with any separators */
+		{ "SRS1+HHH=fwd1.example==HHH=TT=example.it=mario@fwd2.example",
+		  "mario@example.it" },
+		{ "SRS1=HHH=fwd1.example=+HHH=TT=example.it=mario@fwd2.example",
+		  "mario@example.it" },
+		{ "SRS1-HHH=fwd1.example=-HHH=TT=example.it=mario@fwd2.example",
+		  "mario@example.it" },
+		/* BATV forms and Barracuda */
+		{ "prvs=mario/1234abcd@example.it", "mario@example.it" },
+		{ "msprvs1=17abcdefgh=mario@example.it", "mario@example.it" },
+		{ "btv1==0123456789a==mario@example.it", "mario@example.it" },
+		{ "BTV1==0123456789a==mario+shop@example.it",
+		  "mario@example.it" },
+		/* layered: BATV inside SRS, SRS signed with BATV */
+		{ "SRS0=HHH=TT=example.org=prvs=1234abcd=ann@fwd.example",
+		  "ann@example.org" },
+		{ "prvs=1234abcd=SRS0+HHH=TT=example.org=ann@fwd.example",
+		  "ann@example.org" },
+		/* not SRS or BATV after all: left alone, never merged into one
+		   "srs0@" or "prvs@" address */
+		{ "SRS0+broken@fwd.example", "srs0+broken@fwd.example" },
+		{ "srs0ann@example.org", "srs0ann@example.org" },
+		{ "prvs=@example.it", "prvs=@example.it" },
+		{ "btv1==tag@example.it", "btv1==tag@example.it" },
 	};
 	unsigned int i;
 
@@ -259,6 +373,8 @@ static void test_guard_settings_errors(void)
 {
 	static const char *const bad_regex[] = {
 		"frontdesk_ack_ignore_senders=([unclosed", NULL };
+	static const char *const regex_bomb[] = {
+		"frontdesk_ack_ignore_senders=^(a+)+++++++@x$", NULL };
 	static const char *const bad_address[] = {
 		"frontdesk_addresses=support", NULL };
 	struct frontdesk_settings *set;
@@ -269,6 +385,12 @@ static void test_guard_settings_errors(void)
 	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
 					     NULL, &set, &error) < 0);
 	test_assert(str_begins(error, "frontdesk_ack_ignore_senders: "));
+	cur_env = regex_bomb;
+	error = "";
+	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
+					     NULL, &set, &error) < 0);
+	test_assert(str_begins(error, "frontdesk_ack_ignore_senders: ") &&
+		    strstr(error, "regex repeats a repetition") != NULL);
 	cur_env = bad_address;
 	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
 					     NULL, &set, &error) < 0);
@@ -280,6 +402,7 @@ static void test_guard_settings_errors(void)
 void test_guard(void)
 {
 	test_guard_rules();
+	test_guard_truncated_headers();
 	test_guard_canonical();
 	test_guard_settings_errors();
 }

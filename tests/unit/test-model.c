@@ -3,9 +3,17 @@
 #include "lib.h"
 #include "str.h"
 #include "array.h"
+#include "istream.h"
+#include "write-full.h"
+#include "sha2.h"
+#include "hex-binary.h"
+#include "unlink-directory.h"
 #include "test-frontdesk.h"
 #include "frontdesk-text.h"
 #include "frontdesk-model.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 struct hits {
 	ARRAY_TYPE(const_string) texts;
@@ -149,6 +157,68 @@ static void test_model_regex(void)
 	frontdesk_model_deinit(&model);
 }
 
+static void test_model_regex_bounds(void)
+{
+	static const char *const good[] = {
+		"\\<ordine (n |nr |numero )?[0-9]{5,}\\>",
+		"(ord|ordine) ?[0-9]{6,}",
+		"(x[0-9]+ )+y",
+		"((ab)?c[0-9]+)+d",
+		"[0-9]{255}",
+		"([0-9]{1,20} ?){1,20}x",
+		"[[:digit:]]{3}[]a-z]+",
+	};
+	static const struct {
+		const char *regex, *error;
+	} bad[] = {
+		/* issue 10: 2.7 GB and 12 s in regcomp() */
+		{ "[0-9]++++++++++++++++++++{5,}", "regex repeats a repetition" },
+		{ "x(((a+)+)+)+", "regex repeats a repetition 4 deep" },
+		{ "x(a{100}){100}", "regex too large" },
+		{ "x((a{10}){10}){10}", "regex too large" },
+		{ "(x(a{100}){100}", "regex too large" },
+		{ "xa{256}", "repetition count over 255" },
+		{ "xa{1000,}", "repetition count over 255" },
+		{ "xa{99999999999999999999}", "repetition count over 255" },
+	};
+	struct frontdesk_model *model;
+	const char *error;
+	string_t *long_regex = t_str_new(512);
+	unsigned int i;
+
+	test_begin("model regex rules: bounded before regcomp()");
+	for (i = 0; i < N_ELEMENTS(good); i++) {
+		model = frontdesk_model_init();
+		error = NULL;
+		test_assert_idx(frontdesk_model_add_string(model, "t",
+			t_strdup_printf("orders 2 /%s/\n", good[i]),
+			&error) == 0, i);
+		if (error != NULL)
+			i_error("%s", error);
+		frontdesk_model_deinit(&model);
+	}
+	for (i = 0; i < N_ELEMENTS(bad); i++) {
+		model = frontdesk_model_init();
+		error = "";
+		test_assert_idx(frontdesk_model_add_string(model, "rules.txt",
+			t_strdup_printf("sales 1 modem\norders 2 /%s/\n",
+					bad[i].regex), &error) < 0, i);
+		test_assert_idx(str_begins(error, t_strconcat(
+			"rules.txt:2: ", bad[i].error, NULL)), i);
+		test_assert_idx(frontdesk_model_rule_count(model) == 0, i);
+		frontdesk_model_deinit(&model);
+	}
+	for (i = 0; i < 300; i++)
+		str_append_c(long_regex, 'a' + i % 26);
+	model = frontdesk_model_init();
+	error = "";
+	test_assert(frontdesk_model_add_string(model, "t", t_strdup_printf(
+		"orders 2 /%s/\n", str_c(long_regex)), &error) < 0);
+	test_assert(str_begins(error, "t:1: regex longer than 256 bytes"));
+	frontdesk_model_deinit(&model);
+	test_end();
+}
+
 static void test_model_errors(void)
 {
 	static const struct {
@@ -202,8 +272,8 @@ static void test_model_shipped(void)
 	unsigned int i;
 
 	test_begin("shipped model loads, every language and need present");
-	test_assert(frontdesk_model_add_file(model, TEST_MODEL_PATH,
-					     &error) == 0);
+	test_assert(frontdesk_model_add_lexicon_file(model, TEST_MODEL_PATH,
+						     &error) == 0);
 	if (error != NULL)
 		i_error("%s", error);
 	for (i = 0; i < N_ELEMENTS(langs); i++)
@@ -216,10 +286,149 @@ static void test_model_shipped(void)
 	frontdesk_model_deinit(&model);
 }
 
+static const char *model_test_path;
+
+/* Write text to the test's model file and load it; returns the result of
+   the load, with rule_count_r the number of rules then in the model. */
+static int model_load_text(const char *text, size_t size, bool lexicon,
+			   unsigned int *rule_count_r, const char **error_r)
+{
+	struct frontdesk_model *model = frontdesk_model_init();
+	int fd, ret;
+
+	*error_r = "";
+	fd = open(model_test_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd == -1 || write_full(fd, text, size) < 0)
+		i_fatal("write(%s) failed: %m", model_test_path);
+	i_close_fd(&fd);
+	ret = lexicon ?
+		frontdesk_model_add_lexicon_file(model, model_test_path,
+						 error_r) :
+		frontdesk_model_add_file(model, model_test_path, error_r);
+	*rule_count_r = frontdesk_model_rule_count(model);
+	frontdesk_model_deinit(&model);
+	return ret;
+}
+
+/* body followed by the "@end" line build-model writes for it */
+static const char *model_with_end(const char *body, const char *format,
+				  unsigned int rules)
+{
+	unsigned char digest[SHA256_RESULTLEN];
+
+	sha256_get_digest(body, strlen(body), digest);
+	return t_strdup_printf("%s@end format=%s rules=%u sha256=%s\n", body,
+			       format, rules,
+			       binary_to_hex(digest, sizeof(digest)));
+}
+
+static void test_model_integrity(void)
+{
+	char dir[] = "/tmp/fdmodel.XXXXXX";
+	struct istream *input;
+	const unsigned char *data;
+	const char *shipped, *text, *error, *p, *end;
+	size_t size, cut;
+	unsigned int rules, shipped_rules;
+
+	test_begin("model file integrity: empty, truncated, damaged");
+	if (mkdtemp(dir) == NULL)
+		i_fatal("mkdtemp() failed: %m");
+	model_test_path = t_strconcat(dir, "/frontdesk.model", NULL);
+	input = i_stream_create_file(TEST_MODEL_PATH, SIZE_MAX);
+	while (i_stream_read(input) > 0) ;
+	if (input->stream_errno != 0)
+		i_fatal("read(%s) failed", TEST_MODEL_PATH);
+	data = i_stream_get_data(input, &size);
+	shipped = t_strndup(data, size);
+	i_stream_unref(&input);
+	size = strlen(shipped);
+
+	/* as built: all of it */
+	test_assert(model_load_text(shipped, size, TRUE, &shipped_rules,
+				    &error) == 0);
+	test_assert(shipped_rules > 1000);
+
+	/* empty */
+	test_assert(model_load_text("", 0, TRUE, &rules, &error) < 0);
+	test_assert(rules == 0);
+	test_assert(str_begins(error, model_test_path));
+	test_assert(strstr(error, "empty") != NULL);
+
+	/* cut anywhere: mid-line, and at a line end */
+	for (cut = size / 10; cut < size; cut += size / 7) {
+		test_assert_idx(model_load_text(shipped, cut, TRUE, &rules,
+						&error) < 0, cut);
+		test_assert_idx(rules == 0, cut);
+		test_assert_idx(str_begins(error, model_test_path), cut);
+	}
+	end = strstr(shipped, "\n@end ");
+	test_assert(end != NULL);
+	if (end != NULL) {
+		test_assert(model_load_text(shipped, end - shipped + 1, TRUE,
+					    &rules, &error) < 0);
+		test_assert(strstr(error, "no '@end' line") != NULL);
+		/* the same text is fine as an admin's rule file */
+		test_assert(model_load_text(shipped, end - shipped + 1, FALSE,
+					    &rules, &error) == 0);
+		test_assert(rules == shipped_rules);
+	}
+
+	/* one rule line lost */
+	p = strstr(shipped, "\nbilling ");
+	test_assert(p != NULL);
+	text = t_strconcat(t_strdup_until(shipped, p + 1),
+			   strchr(p + 1, '\n') + 1, NULL);
+	test_assert(model_load_text(text, strlen(text), TRUE, &rules,
+				    &error) < 0);
+	test_assert(strstr(error, "but the file has") != NULL);
+	test_assert(rules == 0);
+	/* one weight changed: "\nbilling   W..." */
+	text = t_strdup(shipped);
+	cut = p - shipped + 8;
+	while (text[cut] == ' ' || text[cut] == '\t')
+		cut++;
+	((char *)text)[cut] = text[cut] == '1' ? '2' : '1';
+	test_assert(model_load_text(text, strlen(text), TRUE, &rules,
+				    &error) < 0);
+	test_assert(strstr(error, "SHA-256 mismatch") != NULL);
+	/* something after the end */
+	text = t_strconcat(shipped, "billing 2 extra\n", NULL);
+	test_assert(model_load_text(text, strlen(text), TRUE, &rules,
+				    &error) < 0);
+	test_assert(strstr(error, "text after the '@end' line") != NULL);
+
+	/* format, rule count and an end line in an admin's rule file */
+	text = model_with_end("@language it\nbilling 2 fattura\n", "1", 1);
+	test_assert(model_load_text(text, strlen(text), TRUE, &rules,
+				    &error) == 0);
+	test_assert(rules == 1);
+	test_assert(model_load_text(text, strlen(text), FALSE, &rules,
+				    &error) == 0);
+	text = model_with_end("@language it\nbilling 2 fattura\n", "2", 1);
+	test_assert(model_load_text(text, strlen(text), TRUE, &rules,
+				    &error) < 0);
+	test_assert(strstr(error, "model format '2'") != NULL);
+	text = model_with_end("# nothing\n@language *\n", "1", 0);
+	test_assert(model_load_text(text, strlen(text), TRUE, &rules,
+				    &error) < 0);
+	test_assert(strstr(error, "no rules") != NULL);
+	text = model_with_end("billing 2 fattura\n", "1", 2);
+	test_assert(model_load_text(text, strlen(text), FALSE, &rules,
+				    &error) < 0);
+	test_assert(strstr(error, "rules=2") != NULL);
+
+	if (unlink_directory(dir, UNLINK_DIRECTORY_FLAG_RMDIR, &error) < 0)
+		i_error("%s", error);
+	test_end();
+}
+
 void test_model(void)
 {
 	test_model_match();
 	test_model_regex();
+	test_model_regex_bounds();
 	test_model_errors();
 	test_model_shipped();
+	test_model_integrity();
 }

@@ -130,7 +130,37 @@ static void test_view_hostile(void)
 	test_assert(array_count(&view->headers) == 20);
 	test_assert(view->header_count > 20);
 	test_assert(view->truncated);
+	test_assert(view->headers_truncated);
 	test_assert(str_len(view->text) <= 1024);
+	test_end();
+
+	test_begin("view knows whether it saw the whole header block");
+	/* the body is cut, the headers are whole */
+	str_truncate(msg, 0);
+	str_append(msg, "From: a@b.example\nSubject: long\n\n");
+	for (i = 0; i < 2000; i++)
+		str_append(msg, "lots of words in a long body ");
+	view = view_of(pool, str_c(msg), &lim);
+	test_assert(view->truncated);
+	test_assert(!view->headers_truncated);
+	/* the byte limit falls inside the header block */
+	str_truncate(msg, 0);
+	for (i = 0; i < 15; i++) {
+		str_printfa(msg, "X-Long-%u: ", i);
+		for (unsigned int j = 0; j < 300; j++)
+			str_append(msg, "0123456789");
+		str_append_c(msg, '\n');
+	}
+	str_append(msg, "X-Spam-Flag: YES\n\nbody\n");
+	view = view_of(pool, str_c(msg), &lim);
+	test_assert(view->headers_truncated);
+	test_assert(frontdesk_view_header(view, "X-Spam-Flag") == NULL);
+	/* headers only, no blank line: all of them were seen */
+	view = view_of(pool, "From: a@b.example\nSubject: x", NULL);
+	test_assert(!view->headers_truncated);
+	test_assert_strcmp(view->subject, "x");
+	view = view_of(pool, "From: a@b.example\nSubject: x\n\nbody\n", NULL);
+	test_assert(!view->headers_truncated);
 	test_end();
 
 	test_begin("view broken input never fails");

@@ -383,15 +383,23 @@ def test_italian_dev_one_ack_each_in_italian_naming_the_need(
         by_rcpt.setdefault(a.rcpts[0], []).append(parse(a))
     assert sorted(by_rcpt) == sorted("cliente%d@example.it" % i
                                      for i in range(len(rows)))
-    right = 0
+    right = wrong = 0
     for i, r in enumerate(rows):
         got = by_rcpt["cliente%d@example.it" % i]
         assert len(got) == 1, r["file"]
         assert got[0]["Content-Language"] == "it", r["file"]
-        if phrases[r["need"]] in text_of(got[0]):
+        text = text_of(got[0])
+        named = [n for n, ph in phrases.items()
+                 if n != "unknown" and ph in text]
+        if r["need"] in named:
             right += 1
-    # the classifier's need accuracy on this set is ~0.95
-    assert right >= 0.9 * len(rows), right
+        elif named:
+            wrong += 1
+    # the learned model names the need only when it is confident (it was
+    # right >= 95 % of the time on held-out kinds of company); otherwise
+    # the neutral wording. On this set (never trained on) it names most.
+    assert wrong <= 0.05 * (right + wrong), (right, wrong)
+    assert right + wrong >= 0.75 * len(rows), (right, wrong)
 
 
 # ---- limits ----------------------------------------------------------------

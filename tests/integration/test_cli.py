@@ -6,6 +6,7 @@ error, print clear messages and exit non-zero on what it cannot read."""
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -71,7 +72,12 @@ def test_stdin_is_read_with_a_dash():
     check_contract(obj)
     assert obj["file"] == "-"
     assert obj["need"] == "billing"
-    assert "fattur" in obj["explanation"]
+    # the explanation gives the need and the customer's own words behind it
+    m = re.match(r"billing=[01]\.\d\d \[([^\]]+)\]", obj["explanation"])
+    assert m, obj["explanation"]
+    text = BILLING_IT.decode().lower()
+    for word in m.group(1).split():
+        assert word.replace("S:", "", 1) in text, obj["explanation"]
 
 
 def test_a_maildir_gives_one_object_per_message():

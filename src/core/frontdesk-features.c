@@ -112,11 +112,15 @@ add_char_ngrams(struct feature_table *t, const struct frontdesk_token *tok,
 	buf[0] = '<';
 	memcpy(buf + 1, tok->str, tok->len);
 	buf[len - 1] = '>';
-	for (n = t->params->char_min; n <= t->params->char_max; n++) {
-		if (n > len)
-			break;
-		for (i = 0; i + n <= len; i++) {
-			uint32_t h = fnv_add(fnv_start(NS_CHAR), buf + i, n);
+	/* FNV is sequential: the hash of a gram extends the hash of the
+	   shorter gram at the same place */
+	for (i = 0; i + t->params->char_min <= len; i++) {
+		uint32_t h = fnv_add(fnv_start(NS_CHAR), buf + i,
+				     t->params->char_min - 1);
+
+		for (n = t->params->char_min; n <= t->params->char_max &&
+		     i + n <= len; n++) {
+			h = fnv_add(h, buf + i + n - 1, 1);
 			table_add(t, h, weight, tok->str, tok->len);
 		}
 	}
@@ -160,12 +164,6 @@ add_region(struct feature_table *t, const string_t *folded, float weight,
 	}
 }
 
-static int feature_cmp(const struct frontdesk_feature *a,
-		       const struct frontdesk_feature *b)
-{
-	return a->idx < b->idx ? -1 : (a->idx > b->idx);
-}
-
 void frontdesk_features_extract(const struct frontdesk_feature_params *params,
 				const string_t *subject,
 				const string_t *new_text,
@@ -177,9 +175,18 @@ void frontdesk_features_extract(const struct frontdesk_feature_params *params,
 	unsigned int i;
 	double norm = 0;
 
+	size_t text_len = (subject == NULL ? 0 : str_len(subject)) +
+		(new_text == NULL ? 0 : str_len(new_text)) +
+		(quoted == NULL ? 0 : str_len(quoted));
+
 	i_zero(&t);
 	t.params = params;
+	/* distinct features are about one per letter of the text read (at
+	   most max_tokens words a region): at most half full for ordinary
+	   mail, and no larger, since the table is cleared and scanned */
 	t.size = 256;
+	while (t.size < 2 * I_MIN(text_len, params->max_tokens * 8U))
+		t.size *= 2;
 	t.slots = t_new(struct feature_slot, t.size);
 
 	add_region(&t, subject, 1.0f, TRUE);
@@ -205,5 +212,4 @@ void frontdesk_features_extract(const struct frontdesk_feature_params *params,
 		array_foreach_modifiable(features, f)
 			f->value *= inv;
 	}
-	array_sort(features, feature_cmp);
 }

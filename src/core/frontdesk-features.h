@@ -37,7 +37,8 @@ void frontdesk_feature_params_default(struct frontdesk_feature_params *params_r)
 
 /* Features of folded text regions (see frontdesk_text_fold()): the subject,
    the customer's new text and, when that is (nearly) empty, the quoted text
-   at quoted_weight. Features are sorted by idx, values L2-normalized. The
+   at quoted_weight. Each bucket once (in no particular order), values
+   L2-normalized. The
    array and the sources live as long as the data stack frame / the folded
    strings. */
 void frontdesk_features_extract(const struct frontdesk_feature_params *params,

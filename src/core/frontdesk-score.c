@@ -94,25 +94,12 @@ void frontdesk_score_features(const struct frontdesk_weights *weights,
 	}
 }
 
-static int word_contrib_src_cmp(const struct word_contrib *a,
+static int word_contrib_ptr_cmp(const struct word_contrib *a,
 				const struct word_contrib *b)
 {
-	unsigned int len = I_MIN(a->len, b->len);
-	int ret = memcmp(a->src, b->src, len);
-
-	if (ret != 0)
-		return ret;
+	if (a->src != b->src)
+		return a->src < b->src ? -1 : 1;
 	return a->len < b->len ? -1 : (a->len > b->len);
-}
-
-static int word_contrib_value_cmp(const struct word_contrib *a,
-				  const struct word_contrib *b)
-{
-	if (a->value > b->value)
-		return -1;
-	if (a->value < b->value)
-		return 1;
-	return word_contrib_src_cmp(a, b);
 }
 
 static bool
@@ -126,8 +113,24 @@ in_string(const string_t *str, const char *p)
 	return p >= start && p < start + str_len(str);
 }
 
+static bool
+word_shown(const struct word_contrib *shown, unsigned int count,
+	   const struct word_contrib *w)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		if (shown[i].len == w->len &&
+		    memcmp(shown[i].src, w->src, w->len) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /* "need=0.93 [S:word word pair]": the words that pushed column col up the
-   most, the same word's features (itself, its grams, its pairs) summed. */
+   most, each occurrence's features (the word, its grams, its pairs: they
+   share the word's place in the text) summed. Runs in every delivery: one
+   integer sort of the positive contributions, then a linear pick. */
 static void
 explain_column(string_t *dest, const struct frontdesk_weights *weights,
 	       const ARRAY_TYPE(frontdesk_feature) *features,
@@ -136,41 +139,58 @@ explain_column(string_t *dest, const struct frontdesk_weights *weights,
 {
 	ARRAY(struct word_contrib) words;
 	const struct frontdesk_feature *f;
-	struct word_contrib *w, *out;
-	unsigned int i, count, k, shown = 0;
+	struct word_contrib *w, shown[SCORE_EXPLAIN_WORDS];
+	unsigned int i, k, n, count, shown_count = 0;
+	float v;
 
-	t_array_init(&words, array_count(features));
+	t_array_init(&words, array_count(features) / 2 + 1);
 	array_foreach(features, f) {
+		v = frontdesk_weights_contribution(weights, f, col);
+		if (v <= 0)
+			continue;
 		w = array_append_space(&words);
 		w->src = f->src;
 		w->len = f->src_len;
-		w->value = frontdesk_weights_contribution(weights, f, col);
-		w->subject = in_string(in->subject, f->src);
+		w->value = v;
 	}
-	array_sort(&words, word_contrib_src_cmp);
+	array_sort(&words, word_contrib_ptr_cmp);
 	w = array_get_modifiable(&words, &count);
 	for (i = 0, k = 0; i < count; i++) {
-		if (k > 0 && word_contrib_src_cmp(&w[k-1], &w[i]) == 0) {
+		if (k > 0 && word_contrib_ptr_cmp(&w[k-1], &w[i]) == 0)
 			w[k-1].value += w[i].value;
-			w[k-1].subject = w[k-1].subject || w[i].subject;
-		} else {
+		else
 			w[k++] = w[i];
-		}
 	}
-	array_delete(&words, k, count - k);
-	array_sort(&words, word_contrib_value_cmp);
+	for (n = 0; n < SCORE_EXPLAIN_WORDS; n++) {
+		int best = -1;
+
+		for (i = 0; i < k; i++) {
+			if (w[i].value > 0 &&
+			    (best < 0 || w[i].value > w[best].value))
+				best = i;
+		}
+		if (best < 0)
+			break;
+		if (!word_shown(shown, shown_count, &w[best])) {
+			shown[shown_count] = w[best];
+			shown[shown_count].subject =
+				in_string(in->subject, w[best].src);
+			shown_count++;
+		} else {
+			n--;
+		}
+		w[best].value = 0;
+	}
 
 	if (str_len(dest) > 0)
 		str_append_c(dest, ' ');
 	str_printfa(dest, "%s=%.2f [", name, prob);
-	array_foreach_modifiable(&words, out) {
-		if (shown == SCORE_EXPLAIN_WORDS || out->value <= 0)
-			break;
-		if (shown++ > 0)
+	for (i = 0; i < shown_count; i++) {
+		if (i > 0)
 			str_append_c(dest, ' ');
-		if (out->subject)
+		if (shown[i].subject)
 			str_append(dest, "S:");
-		str_append_data(dest, out->src, out->len);
+		str_append_data(dest, shown[i].src, shown[i].len);
 	}
 	str_append_c(dest, ']');
 }

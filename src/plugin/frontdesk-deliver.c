@@ -1,7 +1,8 @@
 /* The delivery hook: look at the message, decide, tag and file it, then
-   hand over to Sieve (the previous hook) or save it ourselves. Whatever
-   fails here, the message is still delivered: we log one error line and
-   let Dovecot save it to the default mailbox. */
+   hand over to Sieve (the previous hook) or save it ourselves; once it is
+   stored (by whoever), acknowledge it and log one line. Whatever fails
+   here, the message is still delivered: we log one error line and let
+   Dovecot save it to the default mailbox. */
 
 #include "lib.h"
 #include "array.h"
@@ -32,6 +33,8 @@ struct frontdesk_delivery {
 	struct frontdesk_ack_decision ack;
 	const char *folder;
 	ARRAY_TYPE(const_string) keywords;
+	/* where the delivery stored the mail, whoever saved it */
+	struct frontdesk_stored stored;
 
 	/* the message with our headers prepended */
 	struct istream *input;
@@ -202,19 +205,35 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 	return 0;
 }
 
+/* The folders the mail is stored in, comma-separated, or "none". */
+static const char *frontdesk_delivery_folders(const struct frontdesk_delivery *d)
+{
+	string_t *str = t_str_new(64);
+	const char *name;
+
+	array_foreach_elem(&d->stored.folders, name) {
+		if (str_len(str) > 0)
+			str_append_c(str, ',');
+		str_append(str, name);
+	}
+	return str_len(str) == 0 ? "none" :
+		str_sanitize(str_c(str), FRONTDESK_LOG_VALUE_MAX);
+}
+
 static void
 frontdesk_delivery_log(struct frontdesk_user *fuser,
 		       struct mail_deliver_context *ctx,
 		       const struct frontdesk_delivery *d)
 {
 	const struct frontdesk_classification *r = &d->result;
+	const char *folders = frontdesk_delivery_folders(d);
 	struct event_passthrough *e;
 
 	e = event_create_passthrough(fuser->event)->
 		set_name("frontdesk_message_classified")->
 		add_str("need", r->need[0] == '\0' ? "none" : r->need)->
 		add_str("office", frontdesk_office_name(r->office))->
-		add_str("folder", d->folder)->
+		add_str("folder", folders)->
 		add_str("language", r->language)->
 		add_int("urgent", r->urgent ? 1 : 0)->
 		add_int("unsure", r->unsure ? 1 : 0)->
@@ -226,10 +245,8 @@ frontdesk_delivery_log(struct frontdesk_user *fuser,
 	       r->need[0] == '\0' ? "none" : r->need,
 	       r->secondary != NULL ? "," : "",
 	       r->secondary != NULL ? r->secondary : "",
-	       frontdesk_office_name(r->office),
-	       str_sanitize(d->folder, FRONTDESK_LOG_VALUE_MAX),
-	       r->confidence, r->urgent ? "yes" : "no",
-	       r->unsure ? "yes" : "no", r->language,
+	       frontdesk_office_name(r->office), folders, r->confidence,
+	       r->urgent ? "yes" : "no", r->unsure ? "yes" : "no", r->language,
 	       d->ack.ticket == NULL ? "none" : d->ack.ticket,
 	       fuser->set->ack.mode == FRONTDESK_ACK_SHADOW ?
 	       (d->ack.send ? "shadow-yes:" : "shadow-no:") : "",
@@ -243,6 +260,57 @@ static int frontdesk_chain(struct mail_deliver_context *ctx,
 {
 	return next_deliver_mail == NULL ? 0 :
 		next_deliver_mail(ctx, storage_r);
+}
+
+static bool frontdesk_delivery_stored(struct mail_deliver_context *ctx,
+				      struct frontdesk_delivery *d)
+{
+	const char *folder;
+
+	if (array_count(&d->stored.folders) > 0)
+		return TRUE;
+	if (!ctx->saved_mail)
+		return FALSE;
+	/* saved outside a mailbox we watch: should not happen */
+	folder = p_strdup(d->pool, d->folder);
+	array_push_back(&d->stored.folders, &folder);
+	return TRUE;
+}
+
+/* Store the mail when Sieve did not: its implicit keep in the office
+   folder, that folder made again if it was deleted, and INBOX last, so a
+   folder problem never turns into a refused mail. A temporary failure
+   Sieve asked for is left to Dovecot, which has the MTA try again, as it
+   would without frontdesk. Returns the hook's value. */
+static int
+frontdesk_deliver_fallback(struct frontdesk_user *fuser,
+			   struct mail_deliver_context *ctx, int ret,
+			   struct mail_storage **storage_r)
+{
+	const char *folder = ctx->rcpt_default_mailbox, *error;
+
+	if (ctx->tempfail_error != NULL)
+		return ret;
+	if (!ctx->tried_default_save) {
+		/* no Sieve script: the implicit keep is ours to do while the
+		   tags are in place */
+		if (mail_deliver_save(ctx, folder, 0, NULL, storage_r) == 0)
+			return 1;
+	}
+	if (strcasecmp(folder, "INBOX") == 0)
+		return ret;
+	/* the folder may have been deleted since we last saw it: look
+	   again, create it, and try once more */
+	frontdesk_folder_forget(ctx->rcpt_user, folder);
+	if (frontdesk_folder_ensure(ctx->rcpt_user, folder, &error) == 0 &&
+	    mail_deliver_save(ctx, folder, 0, NULL, storage_r) == 0)
+		return 1;
+	/* the office folder failed: INBOX now */
+	e_error(fuser->event, "saving to %s failed, delivering to INBOX",
+		str_sanitize(folder, FRONTDESK_LOG_VALUE_MAX));
+	if (mail_deliver_save(ctx, "INBOX", 0, NULL, storage_r) == 0)
+		return 1;
+	return ret;
 }
 
 static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
@@ -283,51 +351,39 @@ static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
 	/* LMTP would reuse our saved copy (with our headers) for the other
 	   recipients of the transaction: they must get the original */
 	ctx->save_dest_mail = FALSE;
+	d.stored.pool = d.pool;
+	p_array_init(&d.stored.folders, d.pool, 4);
 	fuser->cur_keywords = array_front(&d.keywords);
+	fuser->cur_stored = &d.stored;
 
+	/* Sieve (if loaded) saves through its own transactions: whether the
+	   mail was stored is what our commit hook saw, never saved_mail */
 	ret = frontdesk_chain(ctx, storage_r);
-	if (ret <= 0 && !ctx->saved_mail && !ctx->tried_default_save) {
-		/* no Sieve script: the implicit keep is ours to do while the
-		   tags are in place */
-		if (mail_deliver_save(ctx, ctx->rcpt_default_mailbox, 0, NULL,
-				      storage_r) == 0)
-			ret = 1;
-	}
-	if (ret <= 0 && !ctx->saved_mail &&
-	    strcasecmp(ctx->rcpt_default_mailbox, "INBOX") != 0) {
-		/* the folder may have been deleted since we last saw it:
-		   look again, create it, and try once more */
-		frontdesk_folder_forget(ctx->rcpt_user,
-					ctx->rcpt_default_mailbox);
-		if (frontdesk_folder_ensure(ctx->rcpt_user,
-					    ctx->rcpt_default_mailbox,
-					    &error) == 0 &&
-		    mail_deliver_save(ctx, ctx->rcpt_default_mailbox, 0, NULL,
-				      storage_r) == 0)
-			ret = 1;
-	}
+	if (ret <= 0 && !frontdesk_delivery_stored(ctx, &d)) T_BEGIN {
+		ret = frontdesk_deliver_fallback(fuser, ctx, ret, storage_r);
+	} T_END;
 	fuser->cur_keywords = NULL;
+	fuser->cur_stored = NULL;
 	ctx->src_mail = orig_mail;
-	if (ret <= 0 && !ctx->saved_mail &&
-	    strcasecmp(ctx->rcpt_default_mailbox, "INBOX") != 0) {
-		/* the office folder failed: INBOX now, so a folder problem
-		   can never turn into a temporary failure */
-		e_error(fuser->event, "saving to %s failed, delivering to "
-			"INBOX", str_sanitize(ctx->rcpt_default_mailbox,
-					      FRONTDESK_LOG_VALUE_MAX));
-		d.folder = "INBOX";
-		if (mail_deliver_save(ctx, "INBOX", 0, NULL, storage_r) == 0)
-			ret = 1;
-		ctx->rcpt_default_mailbox = orig_default;
-	}
-	if (ctx->saved_mail) {
-		/* stored: now, and only now, the customer may hear from us */
+	ctx->rcpt_default_mailbox = orig_default;
+
+	if (frontdesk_delivery_stored(ctx, &d)) {
+		/* stored: now, and only now, the customer may hear from us;
+		   once, however many copies Sieve made */
 		T_BEGIN {
 			frontdesk_ack_after_save(fuser, ctx, d.view, &d.result,
 						 &d.ack);
 		} T_END;
-		frontdesk_delivery_log(fuser, ctx, &d);
+		/* if Sieve failed after a save, Dovecot must not save again */
+		if (ret <= 0)
+			ctx->saved_mail = TRUE;
+	} else {
+		d.ack.send = FALSE;
+		d.ack.reason = "not-stored";
 	}
+	T_BEGIN {
+		frontdesk_delivery_log(fuser, ctx, &d);
+	} T_END;
 	frontdesk_delivery_free(&d);
 	pool_unref(&d.pool);
 	return ret;

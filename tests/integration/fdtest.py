@@ -61,6 +61,27 @@ DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
 DOVECOT_LDA = "/usr/lib/dovecot/dovecot-lda"
 MAIL_USER = "vmail"
 
+# The Sieve setups a delivery meets (issue 10): frontdesk must file, tag,
+# acknowledge and log the same whether Pigeonhole stores the mail (a user
+# script with keep or fileinto, or only a global sieve_before) or frontdesk
+# does (no script).  name -> (script for each user without one of its own,
+# global sieve_before script).  Tests run with each: Dovecot(sieve_mode=).
+SIEVE_FILED = "Filed"        # where the "fileinto" mode's script files mail
+SIEVE_BEFORE_SCRIPT = """require ["fileinto", "mailbox"];
+# what a site-wide script does: spam into Junk, the rest implicitly kept
+if header :is "X-Spam-Flag" "YES" {
+  fileinto :create "Junk";
+  stop;
+}
+"""
+SIEVE_MODES = {
+    "no-sieve": (None, None),
+    "keep": ("keep;\n", None),
+    "fileinto": ('require ["fileinto", "mailbox"];\nfileinto :create "%s";\n'
+                 % SIEVE_FILED, None),
+    "sieve-before": (None, SIEVE_BEFORE_SCRIPT),
+}
+
 # Instances that are still running, so a crashed test run cannot leak one
 # (and so conftest can attach their logs to a failure report).
 LIVE = []
@@ -250,12 +271,18 @@ class Dovecot:
     sink:  an SmtpSink (or a port) for submission_host.
     precreate: {user: callable(dovecot, user)} run before start, after the
            home exists (e.g. to lay out folders with make_maildir).
+    sieve_before: a global Sieve script run before every user's (the
+           sieve_before setting).
+    sieve_mode: one of SIEVE_MODES: its user script for every user without
+           one in `sieve`, its sieve_before script (if any); loads Sieve
+           when the mode has a script.
     name:  a label for the instance (in instance_name, so in ps output).
     """
 
     def __init__(self, module_path=None, plugin_settings=None, users=None,
                  sieve=None, extra_conf="", load_frontdesk=None,
-                 use_sieve=True, sink=None, precreate=None, name="t"):
+                 use_sieve=True, sink=None, precreate=None, name="t",
+                 sieve_before=None, sieve_mode=None):
         self.module_path = module_path or DEFAULT_MODULE
         self.plugin_settings = dict(plugin_settings or {})
         self.users = {}
@@ -264,6 +291,17 @@ class Dovecot:
                 spec = {"password": spec}
             self.users[u] = dict(spec)
         self.sieve = sieve
+        self.sieve_before = sieve_before
+        self.sieve_mode = sieve_mode or "no-sieve"
+        mode_script, mode_before = SIEVE_MODES[self.sieve_mode]
+        if mode_script:
+            given = sieve if isinstance(sieve, dict) else {
+                u: sieve for u in self.users} if sieve else {}
+            self.sieve = {u: given.get(u) or mode_script for u in self.users}
+        if mode_before:
+            self.sieve_before = mode_before
+        if mode_script or mode_before:
+            use_sieve = True
         self.extra_conf = extra_conf
         self.use_sieve = use_sieve
         self.sink = sink
@@ -421,6 +459,8 @@ class Dovecot:
         settings = {}
         if self.use_sieve:
             settings["sieve"] = "file:~/sieve;active=~/.dovecot.sieve"
+            if self.sieve_before:
+                settings["sieve_before"] = self._write_sieve_before()
         settings.update(self.plugin_settings)
         plugin_block = "".join("  %s = %s\n" % (k, v)
                                for k, v in settings.items())
@@ -485,6 +525,18 @@ plugin {{
         with open(self.conf, "w") as f:
             f.write(conf)
         os.chmod(self.conf, 0o644)
+
+    def _write_sieve_before(self):
+        """The global script, in a directory the mail user may write (so
+        Pigeonhole can save the compiled binary next to it)."""
+        sdir = os.path.join(self.dir, "sieve-before")
+        os.makedirs(sdir, exist_ok=True)
+        path = os.path.join(sdir, "before.sieve")
+        with open(path, "w") as f:
+            f.write(self.sieve_before)
+        for p in (sdir, path):
+            os.chown(p, self.uid, self.gid)
+        return path
 
     def _make_homes(self):
         os.mkdir(os.path.join(self.dir, "home"), 0o755)

@@ -10,6 +10,8 @@
 #include "str-sanitize.h"
 #include "istream.h"
 #include "istream-concat.h"
+#include "istream-header-filter.h"
+#include "message-parser.h"
 #include "smtp-address.h"
 #include "mail-storage-private.h"
 #include "mail-deliver.h"
@@ -25,6 +27,9 @@
 
 /* Header-derived values in log lines are cut to this. */
 #define FRONTDESK_LOG_VALUE_MAX 80
+/* The header fields frontdesk adds all start so; the customer's own are
+   removed from the stored copy. */
+#define FRONTDESK_HEADER_PREFIX "X-Frontdesk-"
 
 struct frontdesk_delivery {
 	pool_t pool;
@@ -50,8 +55,23 @@ static const char *smtp_address_or_null(const struct smtp_address *addr)
 	return addr == NULL ? NULL : smtp_address_encode(addr);
 }
 
+/* A sender's own X-Frontdesk-* fields would pass for ours with a Sieve
+   `header :is` test, an agent or a mail client: drop them, as spam filters
+   drop forged verdict headers. Only where we add ours. */
+static void
+frontdesk_forged_header_filter(struct header_filter_istream *input ATTR_UNUSED,
+			       struct message_header_line *hdr,
+			       bool *matched, void *context ATTR_UNUSED)
+{
+	/* a folded line follows its first line's verdict */
+	if (hdr != NULL && !hdr->eoh && !hdr->continued &&
+	    strncasecmp(hdr->name, FRONTDESK_HEADER_PREFIX,
+			strlen(FRONTDESK_HEADER_PREFIX)) == 0)
+		*matched = TRUE;
+}
+
 /* Build the tagged copy of the message as a raw mail: our headers, then the
-   message exactly as received. */
+   message as received without its own X-Frontdesk-* fields. */
 static int
 frontdesk_delivery_raw_mail(struct mail_deliver_context *ctx,
 			    struct frontdesk_delivery *d, const string_t *hdr,
@@ -68,15 +88,18 @@ frontdesk_delivery_raw_mail(struct mail_deliver_context *ctx,
 	}
 	if (mail_get_received_date(ctx->src_mail, &received) < 0)
 		received = (time_t)-1;
+	i_stream_seek(src, 0);
 	inputs[0] = i_stream_create_copy_from_data(str_data(hdr),
 						   str_len(hdr));
-	inputs[1] = src;
+	inputs[1] = i_stream_create_header_filter(src,
+		HEADER_FILTER_EXCLUDE | HEADER_FILTER_CRLF_PRESERVE, NULL, 0,
+		frontdesk_forged_header_filter, (void *)NULL);
 	inputs[2] = NULL;
-	i_stream_seek(src, 0);
 	d->input = i_stream_create_concat(inputs);
 	/* the raw storage names its mailbox after the stream */
 	i_stream_set_name(d->input, "frontdesk-tagged");
 	i_stream_unref(&inputs[0]);
+	i_stream_unref(&inputs[1]);
 
 	sender = ctx->mail_from == NULL ? "" :
 		smtp_address_encode(ctx->mail_from);

@@ -36,6 +36,10 @@ CUSTOM = "custom@example.com"
 ON = {"frontdesk_enabled": "yes"}
 
 SIEVE_SCRIPT = """require ["fileinto", "mailbox", "imap4flags"];
+if header :is "X-Frontdesk-Need" "privacy" {
+  fileinto :create "Privacy";
+  stop;
+}
 if header :contains "subject" "[fileme]" {
   addflag "foo";
   fileinto :create "X";
@@ -54,6 +58,9 @@ BILLING = ("Invoice 2024-117 charged twice",
            "Hello,\nmy credit card was charged twice for invoice 2024-117 "
            "this month. Please refund the duplicate payment and send me a "
            "corrected invoice.\n\nThanks,\nMaria Rossi\n")
+PRIVACY = ("Delete my data",
+           "Hello,\nunder the GDPR I ask you to delete all my personal "
+           "data. Please confirm the erasure.\n")
 TECHNICAL = ("Router keeps disconnecting",
              "Hi,\nsince yesterday my router loses the internet connection "
              "every few minutes and the DSL light blinks red. I already "
@@ -262,6 +269,44 @@ def test_sieve_implicit_keep_with_addflag(dc):
 def test_sieve_implicit_keep_plain(dc):
     msg = deliver(dc, SIEVE, TECHNICAL[0], TECHNICAL[1])
     assert_tagged(msg)
+
+
+# ---- forged X-Frontdesk-* headers -------------------------------------------------
+
+FORGED = {"X-Frontdesk-Need": "privacy",
+          "X-Frontdesk-Office": "back\r\n (forged, folded)",
+          "x-frontdesk-ticket": "FD-AAAA-BBBB-CCCC",
+          "X-Frontdesk-Would-Ack": "yes; reason=ok",
+          "X-FrontdeskNote": "not ours"}
+
+
+def test_forged_frontdesk_headers_are_removed(dc):
+    body = BILLING[1] + "\nX-Frontdesk-Need: privacy (in the body: text)\n"
+    msg = deliver(dc, SUPPORT, BILLING[0], body, headers=FORGED)
+    needs, office = assert_tagged(msg, dc=dc)     # one of each of ours
+    assert "privacy" not in needs
+    raw = msg.raw_header
+    for forged in (b"forged", b"FD-AAAA-BBBB-CCCC", b"X-Frontdesk-Would-Ack"):
+        assert forged not in raw, raw
+    assert len(msg.header_all("X-Frontdesk-Ticket")) <= 1
+    # only X-Frontdesk-* goes, and only from the header
+    assert msg.header("X-FrontdeskNote") == "not ours"
+    with dc.imap(SUPPORT) as m:
+        m.select(fdtest.imap_quote(msg.folder), readonly=True)
+        typ, data = m.uid("FETCH", str(msg.uid), "(BODY.PEEK[TEXT])")
+    assert b"X-Frontdesk-Need: privacy (in the body: text)" in data[0][1]
+
+
+def test_sieve_sees_only_our_frontdesk_headers(dc):
+    """An admin's `header :is "X-Frontdesk-Need" "privacy"` matches our
+    verdict, not the one a sender wrote."""
+    forged = deliver(dc, SIEVE, *BILLING,
+                     headers={"X-Frontdesk-Need": "privacy"})
+    assert forged.folder != "Privacy"
+    assert forged.header_all("X-Frontdesk-Need") == ["billing"]
+    real = deliver(dc, SIEVE, *PRIVACY)
+    assert real.header_all("X-Frontdesk-Need") == ["privacy"]
+    assert real.folder == "Privacy"
 
 
 # ---- log -------------------------------------------------------------------------

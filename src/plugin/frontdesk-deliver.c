@@ -300,17 +300,37 @@ static bool frontdesk_delivery_stored(struct mail_deliver_context *ctx,
 	return TRUE;
 }
 
+/* The error of the last failed save, and whether it is the user's quota:
+   then no other folder of this user can take the mail either. */
+static const char *
+frontdesk_save_error(struct mail_storage *storage, bool *quota_r)
+{
+	enum mail_error error;
+	const char *errstr;
+
+	*quota_r = FALSE;
+	if (storage == NULL)
+		return "unknown error";
+	errstr = mail_storage_get_last_error(storage, &error);
+	*quota_r = error == MAIL_ERROR_NOQUOTA;
+	return t_strdup(errstr);
+}
+
 /* Store the mail when Sieve did not: its implicit keep in the office
    folder, that folder made again if it was deleted, and INBOX last, so a
-   folder problem never turns into a refused mail. A temporary failure
-   Sieve asked for is left to Dovecot, which has the MTA try again, as it
-   would without frontdesk. Returns the hook's value. */
+   folder problem never turns into a refused mail. A full quota, or a
+   temporary failure Sieve asked for, is left to Dovecot, which refuses
+   the mail or has the MTA try again, as it would without frontdesk; the
+   log says why, and claims no delivery that did not happen. Returns the
+   hook's value. */
 static int
 frontdesk_deliver_fallback(struct frontdesk_user *fuser,
 			   struct mail_deliver_context *ctx, int ret,
 			   struct mail_storage **storage_r)
 {
-	const char *folder = ctx->rcpt_default_mailbox, *error;
+	const char *folder = ctx->rcpt_default_mailbox, *error, *error2;
+	const char *name = str_sanitize(folder, FRONTDESK_LOG_VALUE_MAX);
+	bool quota;
 
 	if (ctx->tempfail_error != NULL)
 		return ret;
@@ -320,19 +340,36 @@ frontdesk_deliver_fallback(struct frontdesk_user *fuser,
 		if (mail_deliver_save(ctx, folder, 0, NULL, storage_r) == 0)
 			return 1;
 	}
-	if (strcasecmp(folder, "INBOX") == 0)
+	error = frontdesk_save_error(*storage_r, &quota);
+	if (!quota && strcasecmp(folder, "INBOX") != 0) {
+		/* the folder may have been deleted since we last saw it:
+		   look again, create it, and try once more */
+		frontdesk_folder_forget(ctx->rcpt_user, folder);
+		if (frontdesk_folder_ensure(ctx->rcpt_user, folder,
+					    &error2) == 0 &&
+		    mail_deliver_save(ctx, folder, 0, NULL, storage_r) == 0)
+			return 1;
+		error = frontdesk_save_error(*storage_r, &quota);
+	}
+	if (quota) {
+		e_warning(fuser->event, "message not stored, the mailbox is "
+			  "over quota: saving to %s failed: %s", name, error);
 		return ret;
-	/* the folder may have been deleted since we last saw it: look
-	   again, create it, and try once more */
-	frontdesk_folder_forget(ctx->rcpt_user, folder);
-	if (frontdesk_folder_ensure(ctx->rcpt_user, folder, &error) == 0 &&
-	    mail_deliver_save(ctx, folder, 0, NULL, storage_r) == 0)
-		return 1;
+	}
+	if (strcasecmp(folder, "INBOX") == 0) {
+		e_error(fuser->event, "message not stored: saving to %s "
+			"failed: %s", name, error);
+		return ret;
+	}
 	/* the office folder failed: INBOX now */
-	e_error(fuser->event, "saving to %s failed, delivering to INBOX",
-		str_sanitize(folder, FRONTDESK_LOG_VALUE_MAX));
-	if (mail_deliver_save(ctx, "INBOX", 0, NULL, storage_r) == 0)
+	if (mail_deliver_save(ctx, "INBOX", 0, NULL, storage_r) == 0) {
+		e_error(fuser->event, "saving to %s failed, saved to INBOX "
+			"instead: %s", name, error);
 		return 1;
+	}
+	e_error(fuser->event, "message not stored: saving to %s failed: %s; "
+		"saving to INBOX failed too: %s", name, error,
+		frontdesk_save_error(*storage_r, &quota));
 	return ret;
 }
 

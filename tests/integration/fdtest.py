@@ -991,6 +991,9 @@ class _SinkHandler(socketserver.StreamRequestHandler):
                     if not l or l in (b".\r\n", b".\n"):
                         break
                     chunks.append(l[1:] if l.startswith(b".") else l)
+                    if sink.close_in_data and len(chunks) >= 3:
+                        sink._note_dropped()
+                        return          # the connection closes mid-DATA
                 if sink.delay:
                     time.sleep(sink.delay)
                 if sink.code < 400:
@@ -1020,12 +1023,16 @@ class SmtpSink:
     """An SMTP server on 127.0.0.1 that records every message.
 
     delay: seconds to stall before answering DATA (a slow relay);
-    code:  the reply code for DATA (e.g. 451 or 554 to simulate failures)."""
+    code:  the reply code for DATA (e.g. 451 or 554 to simulate failures);
+    close_in_data: close the connection in the middle of DATA (counted in
+           .dropped)."""
 
-    def __init__(self, delay=0.0, code=250, port=0):
+    def __init__(self, delay=0.0, code=250, port=0, close_in_data=False):
         self.delay = delay
         self.port = port
         self.code = code
+        self.close_in_data = close_in_data
+        self.dropped = 0
         self.messages = []
         self._cond = threading.Condition()
         self.server = None
@@ -1034,6 +1041,16 @@ class SmtpSink:
         with self._cond:
             self.messages.append(msg)
             self._cond.notify_all()
+
+    def _note_dropped(self):
+        with self._cond:
+            self.dropped += 1
+            self._cond.notify_all()
+
+    def wait_dropped(self, count=1, timeout=10.0):
+        """Wait until at least count transactions were cut mid-DATA."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.dropped >= count, timeout)
 
     def wait_for(self, count=1, timeout=10.0):
         """Wait until at least count messages arrived; the messages."""

@@ -229,7 +229,8 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 }
 
 /* The folders the mail is stored in, comma-separated, or "none". */
-static const char *frontdesk_delivery_folders(const struct frontdesk_delivery *d)
+static const char *
+frontdesk_delivery_folders(const struct frontdesk_delivery *d)
 {
 	string_t *str = t_str_new(64);
 	const char *name;

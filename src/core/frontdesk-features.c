@@ -32,8 +32,12 @@ struct feature_table {
 void frontdesk_feature_params_default(struct frontdesk_feature_params *params_r)
 {
 	params_r->buckets = 1U << 18;
-	params_r->char_min = 3;
-	params_r->char_max = 5;
+	/* character 4-grams alone: held out by kind of company they did as
+	   well as 3- to 5-grams (macro-F1 0.829 against 0.832) at half the
+	   features, and so half the time per mail. model/train uses these
+	   defaults. */
+	params_r->char_min = 4;
+	params_r->char_max = 4;
 	params_r->max_tokens = 400;
 }
 

@@ -1,7 +1,8 @@
 /* The delivery hook: look at the message, decide, tag and file it, then
-   hand over to Sieve (the previous hook) or save it ourselves. Whatever
-   fails here, the message is still delivered: we log one error line and
-   let Dovecot save it to the default mailbox. */
+   hand over to Sieve (the previous hook) or save it ourselves; once it is
+   stored (by whoever), acknowledge it and log one line. Whatever fails
+   here, the message is still delivered: we log one error line and let
+   Dovecot save it to the default mailbox. */
 
 #include "lib.h"
 #include "array.h"
@@ -9,6 +10,8 @@
 #include "str-sanitize.h"
 #include "istream.h"
 #include "istream-concat.h"
+#include "istream-header-filter.h"
+#include "message-parser.h"
 #include "smtp-address.h"
 #include "mail-storage-private.h"
 #include "mail-deliver.h"
@@ -24,6 +27,9 @@
 
 /* Header-derived values in log lines are cut to this. */
 #define FRONTDESK_LOG_VALUE_MAX 80
+/* The header fields frontdesk adds all start so; the customer's own are
+   removed from the stored copy. */
+#define FRONTDESK_HEADER_PREFIX "X-Frontdesk-"
 
 struct frontdesk_delivery {
 	pool_t pool;
@@ -32,6 +38,8 @@ struct frontdesk_delivery {
 	struct frontdesk_ack_decision ack;
 	const char *folder;
 	ARRAY_TYPE(const_string) keywords;
+	/* where the delivery stored the mail, whoever saved it */
+	struct frontdesk_stored stored;
 
 	/* the message with our headers prepended */
 	struct istream *input;
@@ -47,8 +55,23 @@ static const char *smtp_address_or_null(const struct smtp_address *addr)
 	return addr == NULL ? NULL : smtp_address_encode(addr);
 }
 
+/* A sender's own X-Frontdesk-* fields would pass for ours with a Sieve
+   `header :is` test, an agent or a mail client: drop them, as spam filters
+   drop forged verdict headers. Only where we add ours. */
+static void
+frontdesk_forged_header_filter(struct header_filter_istream *input ATTR_UNUSED,
+			       struct message_header_line *hdr,
+			       bool *matched, void *context ATTR_UNUSED)
+{
+	/* a folded line follows its first line's verdict */
+	if (hdr != NULL && !hdr->eoh && !hdr->continued &&
+	    strncasecmp(hdr->name, FRONTDESK_HEADER_PREFIX,
+			strlen(FRONTDESK_HEADER_PREFIX)) == 0)
+		*matched = TRUE;
+}
+
 /* Build the tagged copy of the message as a raw mail: our headers, then the
-   message exactly as received. */
+   message as received without its own X-Frontdesk-* fields. */
 static int
 frontdesk_delivery_raw_mail(struct mail_deliver_context *ctx,
 			    struct frontdesk_delivery *d, const string_t *hdr,
@@ -65,15 +88,18 @@ frontdesk_delivery_raw_mail(struct mail_deliver_context *ctx,
 	}
 	if (mail_get_received_date(ctx->src_mail, &received) < 0)
 		received = (time_t)-1;
+	i_stream_seek(src, 0);
 	inputs[0] = i_stream_create_copy_from_data(str_data(hdr),
 						   str_len(hdr));
-	inputs[1] = src;
+	inputs[1] = i_stream_create_header_filter(src,
+		HEADER_FILTER_EXCLUDE | HEADER_FILTER_CRLF_PRESERVE, NULL, 0,
+		frontdesk_forged_header_filter, (void *)NULL);
 	inputs[2] = NULL;
-	i_stream_seek(src, 0);
 	d->input = i_stream_create_concat(inputs);
 	/* the raw storage names its mailbox after the stream */
 	i_stream_set_name(d->input, "frontdesk-tagged");
 	i_stream_unref(&inputs[0]);
+	i_stream_unref(&inputs[1]);
 
 	sender = ctx->mail_from == NULL ? "" :
 		smtp_address_encode(ctx->mail_from);
@@ -202,19 +228,36 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 	return 0;
 }
 
+/* The folders the mail is stored in, comma-separated, or "none". */
+static const char *
+frontdesk_delivery_folders(const struct frontdesk_delivery *d)
+{
+	string_t *str = t_str_new(64);
+	const char *name;
+
+	array_foreach_elem(&d->stored.folders, name) {
+		if (str_len(str) > 0)
+			str_append_c(str, ',');
+		str_append(str, name);
+	}
+	return str_len(str) == 0 ? "none" :
+		str_sanitize(str_c(str), FRONTDESK_LOG_VALUE_MAX);
+}
+
 static void
 frontdesk_delivery_log(struct frontdesk_user *fuser,
 		       struct mail_deliver_context *ctx,
 		       const struct frontdesk_delivery *d)
 {
 	const struct frontdesk_classification *r = &d->result;
+	const char *folders = frontdesk_delivery_folders(d);
 	struct event_passthrough *e;
 
 	e = event_create_passthrough(fuser->event)->
 		set_name("frontdesk_message_classified")->
 		add_str("need", r->need[0] == '\0' ? "none" : r->need)->
 		add_str("office", frontdesk_office_name(r->office))->
-		add_str("folder", d->folder)->
+		add_str("folder", folders)->
 		add_str("language", r->language)->
 		add_int("urgent", r->urgent ? 1 : 0)->
 		add_int("unsure", r->unsure ? 1 : 0)->
@@ -226,10 +269,8 @@ frontdesk_delivery_log(struct frontdesk_user *fuser,
 	       r->need[0] == '\0' ? "none" : r->need,
 	       r->secondary != NULL ? "," : "",
 	       r->secondary != NULL ? r->secondary : "",
-	       frontdesk_office_name(r->office),
-	       str_sanitize(d->folder, FRONTDESK_LOG_VALUE_MAX),
-	       r->confidence, r->urgent ? "yes" : "no",
-	       r->unsure ? "yes" : "no", r->language,
+	       frontdesk_office_name(r->office), folders, r->confidence,
+	       r->urgent ? "yes" : "no", r->unsure ? "yes" : "no", r->language,
 	       d->ack.ticket == NULL ? "none" : d->ack.ticket,
 	       fuser->set->ack.mode == FRONTDESK_ACK_SHADOW ?
 	       (d->ack.send ? "shadow-yes:" : "shadow-no:") : "",
@@ -243,6 +284,94 @@ static int frontdesk_chain(struct mail_deliver_context *ctx,
 {
 	return next_deliver_mail == NULL ? 0 :
 		next_deliver_mail(ctx, storage_r);
+}
+
+static bool frontdesk_delivery_stored(struct mail_deliver_context *ctx,
+				      struct frontdesk_delivery *d)
+{
+	const char *folder;
+
+	if (array_count(&d->stored.folders) > 0)
+		return TRUE;
+	if (!ctx->saved_mail)
+		return FALSE;
+	/* saved outside a mailbox we watch: should not happen */
+	folder = p_strdup(d->pool, d->folder);
+	array_push_back(&d->stored.folders, &folder);
+	return TRUE;
+}
+
+/* The error of the last failed save, and whether it is the user's quota:
+   then no other folder of this user can take the mail either. */
+static const char *
+frontdesk_save_error(struct mail_storage *storage, bool *quota_r)
+{
+	enum mail_error error;
+	const char *errstr;
+
+	*quota_r = FALSE;
+	if (storage == NULL)
+		return "unknown error";
+	errstr = mail_storage_get_last_error(storage, &error);
+	*quota_r = error == MAIL_ERROR_NOQUOTA;
+	return t_strdup(errstr);
+}
+
+/* Store the mail when Sieve did not: its implicit keep in the office
+   folder, that folder made again if it was deleted, and INBOX last, so a
+   folder problem never turns into a refused mail. A full quota, or a
+   temporary failure Sieve asked for, is left to Dovecot, which refuses
+   the mail or has the MTA try again, as it would without frontdesk; the
+   log says why, and claims no delivery that did not happen. Returns the
+   hook's value. */
+static int
+frontdesk_deliver_fallback(struct frontdesk_user *fuser,
+			   struct mail_deliver_context *ctx, int ret,
+			   struct mail_storage **storage_r)
+{
+	const char *folder = ctx->rcpt_default_mailbox, *error, *error2;
+	const char *name = str_sanitize(folder, FRONTDESK_LOG_VALUE_MAX);
+	bool quota;
+
+	if (ctx->tempfail_error != NULL)
+		return ret;
+	if (!ctx->tried_default_save) {
+		/* no Sieve script: the implicit keep is ours to do while the
+		   tags are in place */
+		if (mail_deliver_save(ctx, folder, 0, NULL, storage_r) == 0)
+			return 1;
+	}
+	error = frontdesk_save_error(*storage_r, &quota);
+	if (!quota && strcasecmp(folder, "INBOX") != 0) {
+		/* the folder may have been deleted since we last saw it:
+		   look again, create it, and try once more */
+		frontdesk_folder_forget(ctx->rcpt_user, folder);
+		if (frontdesk_folder_ensure(ctx->rcpt_user, folder,
+					    &error2) == 0 &&
+		    mail_deliver_save(ctx, folder, 0, NULL, storage_r) == 0)
+			return 1;
+		error = frontdesk_save_error(*storage_r, &quota);
+	}
+	if (quota) {
+		e_warning(fuser->event, "message not stored, the mailbox is "
+			  "over quota: saving to %s failed: %s", name, error);
+		return ret;
+	}
+	if (strcasecmp(folder, "INBOX") == 0) {
+		e_error(fuser->event, "message not stored: saving to %s "
+			"failed: %s", name, error);
+		return ret;
+	}
+	/* the office folder failed: INBOX now */
+	if (mail_deliver_save(ctx, "INBOX", 0, NULL, storage_r) == 0) {
+		e_error(fuser->event, "saving to %s failed, saved to INBOX "
+			"instead: %s", name, error);
+		return 1;
+	}
+	e_error(fuser->event, "message not stored: saving to %s failed: %s; "
+		"saving to INBOX failed too: %s", name, error,
+		frontdesk_save_error(*storage_r, &quota));
+	return ret;
 }
 
 static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
@@ -283,51 +412,39 @@ static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
 	/* LMTP would reuse our saved copy (with our headers) for the other
 	   recipients of the transaction: they must get the original */
 	ctx->save_dest_mail = FALSE;
+	d.stored.pool = d.pool;
+	p_array_init(&d.stored.folders, d.pool, 4);
 	fuser->cur_keywords = array_front(&d.keywords);
+	fuser->cur_stored = &d.stored;
 
+	/* Sieve (if loaded) saves through its own transactions: whether the
+	   mail was stored is what our commit hook saw, never saved_mail */
 	ret = frontdesk_chain(ctx, storage_r);
-	if (ret <= 0 && !ctx->saved_mail && !ctx->tried_default_save) {
-		/* no Sieve script: the implicit keep is ours to do while the
-		   tags are in place */
-		if (mail_deliver_save(ctx, ctx->rcpt_default_mailbox, 0, NULL,
-				      storage_r) == 0)
-			ret = 1;
-	}
-	if (ret <= 0 && !ctx->saved_mail &&
-	    strcasecmp(ctx->rcpt_default_mailbox, "INBOX") != 0) {
-		/* the folder may have been deleted since we last saw it:
-		   look again, create it, and try once more */
-		frontdesk_folder_forget(ctx->rcpt_user,
-					ctx->rcpt_default_mailbox);
-		if (frontdesk_folder_ensure(ctx->rcpt_user,
-					    ctx->rcpt_default_mailbox,
-					    &error) == 0 &&
-		    mail_deliver_save(ctx, ctx->rcpt_default_mailbox, 0, NULL,
-				      storage_r) == 0)
-			ret = 1;
-	}
+	if (ret <= 0 && !frontdesk_delivery_stored(ctx, &d)) T_BEGIN {
+		ret = frontdesk_deliver_fallback(fuser, ctx, ret, storage_r);
+	} T_END;
 	fuser->cur_keywords = NULL;
+	fuser->cur_stored = NULL;
 	ctx->src_mail = orig_mail;
-	if (ret <= 0 && !ctx->saved_mail &&
-	    strcasecmp(ctx->rcpt_default_mailbox, "INBOX") != 0) {
-		/* the office folder failed: INBOX now, so a folder problem
-		   can never turn into a temporary failure */
-		e_error(fuser->event, "saving to %s failed, delivering to "
-			"INBOX", str_sanitize(ctx->rcpt_default_mailbox,
-					      FRONTDESK_LOG_VALUE_MAX));
-		d.folder = "INBOX";
-		if (mail_deliver_save(ctx, "INBOX", 0, NULL, storage_r) == 0)
-			ret = 1;
-		ctx->rcpt_default_mailbox = orig_default;
-	}
-	if (ctx->saved_mail) {
-		/* stored: now, and only now, the customer may hear from us */
+	ctx->rcpt_default_mailbox = orig_default;
+
+	if (frontdesk_delivery_stored(ctx, &d)) {
+		/* stored: now, and only now, the customer may hear from us;
+		   once, however many copies Sieve made */
 		T_BEGIN {
 			frontdesk_ack_after_save(fuser, ctx, d.view, &d.result,
 						 &d.ack);
 		} T_END;
-		frontdesk_delivery_log(fuser, ctx, &d);
+		/* if Sieve failed after a save, Dovecot must not save again */
+		if (ret <= 0)
+			ctx->saved_mail = TRUE;
+	} else {
+		d.ack.send = FALSE;
+		d.ack.reason = "not-stored";
 	}
+	T_BEGIN {
+		frontdesk_delivery_log(fuser, ctx, &d);
+	} T_END;
 	frontdesk_delivery_free(&d);
 	pool_unref(&d.pool);
 	return ret;

@@ -15,6 +15,8 @@ struct frontdesk_user {
 	const struct frontdesk_settings *set;
 	/* keywords of the delivery in progress; NULL outside one */
 	const char *const *cur_keywords;
+	/* where the delivery in progress stored the mail; NULL outside one */
+	struct frontdesk_stored *cur_stored;
 };
 
 #define FRONTDESK_USER_CONTEXT(obj) \

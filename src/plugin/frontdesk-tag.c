@@ -1,6 +1,7 @@
 /* Tagging and filing inside the storage: keywords merged into every save the
-   delivery makes (so an explicit Sieve fileinto carries them too), and the
-   office folders created on first use. */
+   delivery makes (so an explicit Sieve fileinto carries them too), every
+   committed save noted (so the delivery knows the mail is stored, whoever
+   stored it), and the office folders created on first use. */
 
 #include "lib.h"
 #include "array.h"
@@ -157,6 +158,37 @@ static int frontdesk_copy(struct mail_save_context *ctx, struct mail *mail)
 	return fbox->module_ctx.super.copy(ctx, mail);
 }
 
+static void frontdesk_stored_add(struct frontdesk_stored *stored,
+				 const char *vname)
+{
+	const char *name;
+
+	array_foreach_elem(&stored->folders, name) {
+		if (strcmp(name, vname) == 0)
+			return;
+	}
+	name = p_strdup(stored->pool, vname);
+	array_push_back(&stored->folders, &name);
+}
+
+static int
+frontdesk_transaction_commit(struct mailbox_transaction_context *t,
+			     struct mail_transaction_commit_changes *changes_r)
+{
+	struct mailbox *box = t->box;
+	struct frontdesk_mailbox *fbox = FRONTDESK_MAILBOX_CONTEXT(box);
+	struct frontdesk_user *fuser =
+		FRONTDESK_USER_CONTEXT(box->storage->user);
+	/* the transaction is gone after the commit */
+	bool saves = t->save_count > 0;
+
+	if (fbox->module_ctx.super.transaction_commit(t, changes_r) < 0)
+		return -1;
+	if (saves && fuser->cur_stored != NULL)
+		frontdesk_stored_add(fuser->cur_stored, mailbox_get_vname(box));
+	return 0;
+}
+
 void frontdesk_tag_mailbox_allocated(struct mailbox *box)
 {
 	struct frontdesk_user *fuser = FRONTDESK_USER_CONTEXT(box->storage->user);
@@ -172,6 +204,7 @@ void frontdesk_tag_mailbox_allocated(struct mailbox *box)
 	box->vlast = &fbox->module_ctx.super;
 	v->save_begin = frontdesk_save_begin;
 	v->copy = frontdesk_copy;
+	v->transaction_commit = frontdesk_transaction_commit;
 	MODULE_CONTEXT_SET(box, frontdesk_storage_module, fbox);
 }
 

@@ -64,6 +64,27 @@ DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
 DOVECOT_LDA = "/usr/lib/dovecot/dovecot-lda"
 MAIL_USER = "vmail"
 
+# The Sieve setups a delivery meets (issue 10): frontdesk must file, tag,
+# acknowledge and log the same whether Pigeonhole stores the mail (a user
+# script with keep or fileinto, or only a global sieve_before) or frontdesk
+# does (no script).  name -> (script for each user without one of its own,
+# global sieve_before script).  Tests run with each: Dovecot(sieve_mode=).
+SIEVE_FILED = "Filed"        # where the "fileinto" mode's script files mail
+SIEVE_BEFORE_SCRIPT = """require ["fileinto", "mailbox"];
+# what a site-wide script does: spam into Junk, the rest implicitly kept
+if header :is "X-Spam-Flag" "YES" {
+  fileinto :create "Junk";
+  stop;
+}
+"""
+SIEVE_MODES = {
+    "no-sieve": (None, None),
+    "keep": ("keep;\n", None),
+    "fileinto": ('require ["fileinto", "mailbox"];\nfileinto :create "%s";\n'
+                 % SIEVE_FILED, None),
+    "sieve-before": (None, SIEVE_BEFORE_SCRIPT),
+}
+
 # Instances that are still running, so a crashed test run cannot leak one
 # (and so conftest can attach their logs to a failure report).
 LIVE = []
@@ -253,12 +274,20 @@ class Dovecot:
     sink:  an SmtpSink (or a port) for submission_host.
     precreate: {user: callable(dovecot, user)} run before start, after the
            home exists (e.g. to lay out folders with make_maildir).
+    sieve_before: a global Sieve script run before every user's (the
+           sieve_before setting).
+    sieve_mode: one of SIEVE_MODES: its user script for every user without
+           one in `sieve`, its sieve_before script (if any); loads Sieve
+           when the mode has a script.
+    mail_plugins: plugins for every protocol (e.g. ["quota"]), loaded
+           before Sieve and frontdesk.
     name:  a label for the instance (in instance_name, so in ps output).
     """
 
     def __init__(self, module_path=None, plugin_settings=None, users=None,
                  sieve=None, extra_conf="", load_frontdesk=None,
-                 use_sieve=True, sink=None, precreate=None, name="t"):
+                 use_sieve=True, sink=None, precreate=None, name="t",
+                 sieve_before=None, sieve_mode=None, mail_plugins=()):
         self.module_path = module_path or DEFAULT_MODULE
         self.plugin_settings = dict(plugin_settings or {})
         self.users = {}
@@ -267,6 +296,18 @@ class Dovecot:
                 spec = {"password": spec}
             self.users[u] = dict(spec)
         self.sieve = sieve
+        self.sieve_before = sieve_before
+        self.mail_plugins = list(mail_plugins)
+        self.sieve_mode = sieve_mode or "no-sieve"
+        mode_script, mode_before = SIEVE_MODES[self.sieve_mode]
+        if mode_script:
+            given = sieve if isinstance(sieve, dict) else {
+                u: sieve for u in self.users} if sieve else {}
+            self.sieve = {u: given.get(u) or mode_script for u in self.users}
+        if mode_before:
+            self.sieve_before = mode_before
+        if mode_script or mode_before:
+            use_sieve = True
         self.extra_conf = extra_conf
         self.use_sieve = use_sieve
         self.sink = sink
@@ -404,18 +445,32 @@ class Dovecot:
                 if k == "password":
                     continue
                 v = str(v)
-                if re.search(r"[\s:]", v):
-                    raise ValueError("userdb field %s=%r: no spaces or colons"
+                if re.search(r"\s", v):
+                    raise ValueError("userdb field %s=%r: no spaces"
                                      % (k, v))
                 extra.append("userdb_%s=%s" % (k, v))
             lines.append("%s:{PLAIN}%s:%d:%d::%s::%s" % (
                 u, spec.get("password", "pw"), self.uid, self.gid,
                 self.home(u), " ".join(extra)))
         path = os.path.join(self.dir, "users")
-        with open(path, "w") as f:
+        # a new file in one step: auth reads it again when it changes
+        with open(path + ".tmp", "w") as f:
             f.write("\n".join(lines) + "\n")
-        os.chmod(path, 0o644)
+        os.chmod(path + ".tmp", 0o644)
+        os.rename(path + ".tmp", path)
         self.users_file = path
+
+    def set_user_fields(self, user, **fields):
+        """Change user's userdb fields while the instance runs; a value of
+        None removes one.  Auth looks at passwd-file at most once a second:
+        this waits until the change is seen."""
+        for k, v in fields.items():
+            if v is None:
+                self.users[user].pop(k, None)
+            else:
+                self.users[user][k] = v
+        self._write_users()
+        time.sleep(1.1)
 
     def _write_conf(self):
         plugins = []
@@ -426,6 +481,8 @@ class Dovecot:
         settings = {}
         if self.use_sieve:
             settings["sieve"] = "file:~/sieve;active=~/.dovecot.sieve"
+            if self.sieve_before:
+                settings["sieve_before"] = self._write_sieve_before()
         settings.update(self.plugin_settings)
         plugin_block = "".join("  %s = %s\n" % (k, v)
                                for k, v in settings.items())
@@ -433,6 +490,9 @@ class Dovecot:
         submission = ("submission_host = 127.0.0.1:%d\n" % sink_port
                       if sink_port else "")
         d = self.dir
+        global_plugins = ("mail_plugins = $mail_plugins %s\n"
+                          % " ".join(self.mail_plugins)
+                          if self.mail_plugins else "")
         conf = f"""# generated by tests/integration/fdtest.py
 base_dir = {d}/run
 state_dir = {d}/state
@@ -451,7 +511,7 @@ first_valid_gid = {self.gid}
 last_valid_gid = {self.gid}
 mail_location = maildir:~/Maildir
 mail_plugin_dir = {self.module_dir}
-hostname = fdtest.example
+{global_plugins}hostname = fdtest.example
 postmaster_address = postmaster@example.com
 {submission}
 passdb {{
@@ -490,6 +550,18 @@ plugin {{
         with open(self.conf, "w") as f:
             f.write(conf)
         os.chmod(self.conf, 0o644)
+
+    def _write_sieve_before(self):
+        """The global script, in a directory the mail user may write (so
+        Pigeonhole can save the compiled binary next to it)."""
+        sdir = os.path.join(self.dir, "sieve-before")
+        os.makedirs(sdir, exist_ok=True)
+        path = os.path.join(sdir, "before.sieve")
+        with open(path, "w") as f:
+            f.write(self.sieve_before)
+        for p in (sdir, path):
+            os.chown(p, self.uid, self.gid)
+        return path
 
     def _make_homes(self):
         os.mkdir(os.path.join(self.dir, "home"), 0o755)
@@ -924,6 +996,9 @@ class _SinkHandler(socketserver.StreamRequestHandler):
                     if not l or l in (b".\r\n", b".\n"):
                         break
                     chunks.append(l[1:] if l.startswith(b".") else l)
+                    if sink.close_in_data and len(chunks) >= 3:
+                        sink._note_dropped()
+                        return          # the connection closes mid-DATA
                 if sink.delay:
                     time.sleep(sink.delay)
                 if sink.code < 400:
@@ -953,12 +1028,16 @@ class SmtpSink:
     """An SMTP server on 127.0.0.1 that records every message.
 
     delay: seconds to stall before answering DATA (a slow relay);
-    code:  the reply code for DATA (e.g. 451 or 554 to simulate failures)."""
+    code:  the reply code for DATA (e.g. 451 or 554 to simulate failures);
+    close_in_data: close the connection in the middle of DATA (counted in
+           .dropped)."""
 
-    def __init__(self, delay=0.0, code=250, port=0):
+    def __init__(self, delay=0.0, code=250, port=0, close_in_data=False):
         self.delay = delay
         self.port = port
         self.code = code
+        self.close_in_data = close_in_data
+        self.dropped = 0
         self.messages = []
         self._cond = threading.Condition()
         self.server = None
@@ -967,6 +1046,16 @@ class SmtpSink:
         with self._cond:
             self.messages.append(msg)
             self._cond.notify_all()
+
+    def _note_dropped(self):
+        with self._cond:
+            self.dropped += 1
+            self._cond.notify_all()
+
+    def wait_dropped(self, count=1, timeout=10.0):
+        """Wait until at least count transactions were cut mid-DATA."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.dropped >= count, timeout)
 
     def wait_for(self, count=1, timeout=10.0):
         """Wait until at least count messages arrived; the messages."""

@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-from fdtest import (Dovecot, SmtpSink, SHARED_DATA, DKIM_DATA, make_message,
-                    free_port, unfold)
+from fdtest import (Dovecot, SmtpSink, SHARED_DATA, DKIM_DATA, SIEVE_MODES,
+                    make_message, free_port, unfold)
 
 SUPPORT = "support@example.com"
 ON = {"frontdesk_enabled": "yes"}
@@ -33,13 +33,17 @@ BASE = {"frontdesk_addresses": SUPPORT + " help@example.com",
 ACK_WAIT = 15.0
 
 
-def instance(frontdesk_built, sink, settings=None, users=None, name="ack"):
+def instance(frontdesk_built, sink, settings=None, users=None, name="ack",
+             sieve_mode="no-sieve", sieve=None):
+    """An instance for the ack tests; "no-sieve" does not even load Sieve,
+    the other SIEVE_MODES let Pigeonhole store the mail."""
     module, model = frontdesk_built
     ps = dict(BASE, frontdesk_model=model)
     ps.update(settings or {})
     return Dovecot(module_path=module, load_frontdesk=True,
                    users=users or {SUPPORT: dict(ON)}, plugin_settings=ps,
-                   sink=sink, use_sieve=False, name=name)
+                   sink=sink, use_sieve=sieve is not None, sieve=sieve,
+                   sieve_mode=sieve_mode, name=name)
 
 
 def parse(sink_msg):
@@ -78,9 +82,12 @@ def sink():
         yield s
 
 
-@pytest.fixture(scope="module")
-def dc(frontdesk_built, sink):
-    with instance(frontdesk_built, sink, name="ack") as inst:
+@pytest.fixture(scope="module", params=list(SIEVE_MODES))
+def dc(frontdesk_built, sink, request):
+    """The shared instance, once without Sieve and once with each Sieve
+    setup: the ack must not depend on who stores the mail."""
+    with instance(frontdesk_built, sink, name="ack",
+                  sieve_mode=request.param) as inst:
         yield inst
 
 
@@ -173,6 +180,89 @@ def test_language_follows_the_customer(dc, fresh):
         ack = parse(acks[0])
         assert ack["Content-Language"] == lang
         assert word in text_of(ack), (lang, text_of(ack))
+
+
+# ---- one ack and one log line per delivery, whoever stores the mail --------
+
+def frontdesk_lines(dc, msgid, since):
+    """frontdesk's per-delivery log lines about msgid."""
+    return [l for l in dc.log_lines("frontdesk:", " ack=", since=since)
+            if "msgid=" + msgid in l]
+
+
+@pytest.mark.parametrize("via", ["lmtp", "lda"])
+def test_one_ack_and_one_log_line_per_delivery(dc, fresh, via):
+    mark = dc.log_mark()
+    sender = "once-%s@example.org" % via
+    data, msgid = make_message("Invoice 88 charged twice",
+                               "Hello,\nyou charged my card twice for "
+                               "invoice 88. Please refund one payment.\n",
+                               from_=sender)
+    if via == "lmtp":
+        deliver(dc, data, sender)
+    else:
+        p = dc.deliver_lda(SUPPORT, data, mail_from=sender)
+        assert p.returncode == 0, p.stderr
+    acks = settle(fresh, 1)
+    assert [parse(a)["In-Reply-To"] for a in acks] == [msgid]
+    assert len(dc.find(SUPPORT, msgid)) == 1
+    dc.wait_log("msgid=" + msgid, since=mark)
+    lines = frontdesk_lines(dc, msgid, mark)
+    assert len(lines) == 1, dc.log(mark)
+    assert " ack=queued " in lines[0], lines[0]
+
+
+COPIES_SCRIPT = """require ["fileinto", "mailbox", "copy"];
+if header :contains "subject" "[copies]" {
+  fileinto :copy :create "Copies";
+  fileinto :create "Tickets";
+  keep;
+  stop;
+}
+if header :contains "subject" "[discard]" {
+  discard;
+  stop;
+}
+"""
+
+
+def test_sieve_copies_one_ack_discard_none(frontdesk_built, sink):
+    """Three copies stored by Sieve are one delivery: one ack, one log
+    line naming every folder. A discarded mail is not stored: no ack, and
+    the line says so."""
+    sink.clear()
+    with instance(frontdesk_built, sink, sieve={SUPPORT: COPIES_SCRIPT},
+                  name="copies") as dc:
+        mark = dc.log_mark()
+        data, msgid = make_message("[copies] Router broken",
+                                   "My router does not work.\n",
+                                   from_="copies@example.org")
+        deliver(dc, data, "copies@example.org")
+        acks = settle(sink, 1)
+        assert [parse(a)["In-Reply-To"] for a in acks] == [msgid]
+        stored = dc.find(SUPPORT, msgid)
+        assert sorted(m.folder for m in stored) == ["BackOffice", "Copies",
+                                                    "Tickets"]
+        assert len({m.header("X-Frontdesk-Ticket") for m in stored}) == 1
+        dc.wait_log("msgid=" + msgid, since=mark)
+        lines = frontdesk_lines(dc, msgid, mark)
+        assert len(lines) == 1, dc.log(mark)
+        assert " ack=queued " in lines[0], lines[0]
+        for folder in ("BackOffice", "Copies", "Tickets"):
+            assert folder in lines[0].split(" folder=")[1].split(" ")[0]
+
+        sink.clear()
+        mark = dc.log_mark()
+        data, msgid = make_message("[discard] Router broken",
+                                   "My router does not work.\n",
+                                   from_="discard@example.org")
+        deliver(dc, data, "discard@example.org")
+        assert settle(sink, 0, quiet=2.0) == []
+        assert dc.find(SUPPORT, msgid) == []
+        dc.wait_log("msgid=" + msgid, since=mark)
+        lines = frontdesk_lines(dc, msgid, mark)
+        assert len(lines) == 1, dc.log(mark)
+        assert " folder=none " in lines[0] and " ack=not-stored " in lines[0]
 
 
 # ---- never twice, never to a machine ----------------------------------------
@@ -472,14 +562,17 @@ def test_relay_stalled_does_not_delay_delivery(frontdesk_built):
             assert len(acks) == 5
 
 
-def test_concurrent_clients_no_duplicate_acks(frontdesk_built, sink):
+@pytest.mark.parametrize("sieve_mode", ["no-sieve", "fileinto"])
+def test_concurrent_clients_no_duplicate_acks(frontdesk_built, sink,
+                                              sieve_mode):
     sink.clear()
     msgs = []
     for i in range(120):
         data, msgid = make_message("help %d" % i, "My invoice is wrong.\n",
                                    from_="cc%d@example.org" % (i % 60))
         msgs.append((data, "cc%d@example.org" % (i % 60), msgid))
-    with instance(frontdesk_built, sink, name="conc") as dc:
+    with instance(frontdesk_built, sink, name="conc",
+                  sieve_mode=sieve_mode) as dc:
         def client(k):
             with dc.lmtp() as s:
                 # every client delivers every message: 8 copies each

@@ -11,7 +11,8 @@ import time
 import pytest
 
 import fdtest
-from fdtest import Dovecot, SmtpSink, make_message
+from fdtest import (Dovecot, SmtpSink, SIEVE_FILED, SIEVE_MODES,
+                    make_message)
 
 NEED_OFFICE = {
     "billing": "back", "technical": "back", "outage": "back",
@@ -35,6 +36,10 @@ CUSTOM = "custom@example.com"
 ON = {"frontdesk_enabled": "yes"}
 
 SIEVE_SCRIPT = """require ["fileinto", "mailbox", "imap4flags"];
+if header :is "X-Frontdesk-Need" "privacy" {
+  fileinto :create "Privacy";
+  stop;
+}
 if header :contains "subject" "[fileme]" {
   addflag "foo";
   fileinto :create "X";
@@ -53,6 +58,9 @@ BILLING = ("Invoice 2024-117 charged twice",
            "Hello,\nmy credit card was charged twice for invoice 2024-117 "
            "this month. Please refund the duplicate payment and send me a "
            "corrected invoice.\n\nThanks,\nMaria Rossi\n")
+PRIVACY = ("Delete my data",
+           "Hello,\nunder the GDPR I ask you to delete all my personal "
+           "data. Please confirm the erasure.\n")
 TECHNICAL = ("Router keeps disconnecting",
              "Hi,\nsince yesterday my router loses the internet connection "
              "every few minutes and the DSL light blinks red. I already "
@@ -61,9 +69,11 @@ TECHNICAL = ("Router keeps disconnecting",
 
 # ---- instances ---------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def dc(frontdesk_built):
-    """The shared instance: frontdesk loaded, enabled per user via userdb."""
+@pytest.fixture(scope="module", params=list(SIEVE_MODES))
+def dc(frontdesk_built, request):
+    """The shared instance: frontdesk loaded, enabled per user via userdb;
+    once with each Sieve setup of fdtest.SIEVE_MODES (Sieve is loaded in
+    all of them), since who stores the mail must not change the result."""
     module, model = frontdesk_built
     users = {
         SUPPORT: dict(ON), OTHER: {}, SIEVE: dict(ON), CORPUS: dict(ON),
@@ -75,7 +85,8 @@ def dc(frontdesk_built):
     with SmtpSink() as sink, Dovecot(
             module_path=module, load_frontdesk=True, users=users,
             plugin_settings={"frontdesk_model": model},
-            sieve={SIEVE: SIEVE_SCRIPT}, sink=sink, name="main") as inst:
+            sieve={SIEVE: SIEVE_SCRIPT}, sink=sink, name="main",
+            sieve_mode=request.param) as inst:
         yield inst
 
 
@@ -133,10 +144,23 @@ def frontdesk_fields(msg, prefix=""):
     return needs, office, ours
 
 
-def assert_tagged(msg, folders=FOLDER, prefix="", other_keywords=()):
-    """msg was handled by frontdesk and filed in its office folder."""
+def sieve_filed(dc):
+    """The folder the instance's Sieve mode files every mail in, or None."""
+    return SIEVE_FILED if dc.sieve_mode == "fileinto" else None
+
+
+def plain_folders(dc):
+    """The folders of a user frontdesk leaves alone."""
+    return {"INBOX", sieve_filed(dc)} - {None}
+
+
+def assert_tagged(msg, folders=FOLDER, prefix="", other_keywords=(),
+                  dc=None):
+    """msg was handled by frontdesk and filed in its office folder (or
+    where the instance's Sieve script put it: an explicit fileinto wins)."""
     needs, office, ours = frontdesk_fields(msg, prefix)
-    assert msg.folder == folders[office], (msg.folder, office)
+    want = (dc and sieve_filed(dc)) or folders[office]
+    assert msg.folder == want, (msg.folder, office)
     assert msg.keywords == ours | set(other_keywords), msg.keywords
     # prepended: above the message's own header fields
     raw = msg.raw_header.decode("utf-8", "replace")
@@ -146,8 +170,8 @@ def assert_tagged(msg, folders=FOLDER, prefix="", other_keywords=()):
     return needs, office
 
 
-def assert_untouched(msg):
-    assert msg.folder == "INBOX"
+def assert_untouched(msg, dc=None):
+    assert msg.folder == ((dc and sieve_filed(dc)) or "INBOX")
     assert msg.keywords == set(), msg.keywords
     for h in FD_HEADERS:
         assert msg.header(h) is None, h
@@ -164,7 +188,7 @@ def frontdesk_info_lines(dc, since):
                          ids=["billing", "technical"])
 def test_enabled_user_message_is_filed_and_tagged(dc, subject, body):
     msg = deliver(dc, SUPPORT, subject, body)
-    needs, office = assert_tagged(msg)
+    needs, office = assert_tagged(msg, dc=dc)
     # the office folder was created and subscribed
     assert FOLDER[office] in dc.list_folders(SUPPORT)
     assert FOLDER[office] in dc.subscribed(SUPPORT)
@@ -172,8 +196,8 @@ def test_enabled_user_message_is_filed_and_tagged(dc, subject, body):
 
 def test_user_without_frontdesk_is_untouched(dc):
     msg = deliver(dc, OTHER, *BILLING)
-    assert_untouched(msg)
-    assert dc.list_folders(OTHER) == ["INBOX"]
+    assert_untouched(msg, dc)
+    assert set(dc.list_folders(OTHER)) == plain_folders(dc)
     assert "FrontOffice" not in dc.subscribed(OTHER)
     assert "BackOffice" not in dc.subscribed(OTHER)
 
@@ -185,32 +209,32 @@ def test_lmtp_two_recipients_only_enabled_one_tagged(dc, order):
     res = dc.deliver_lmtp(rcpts, data)
     assert res.code(SUPPORT) == 250 and res.code(OTHER) == 250, res
     (mine,) = dc.find(SUPPORT, msgid)
-    assert_tagged(mine)
+    assert_tagged(mine, dc=dc)
     (theirs,) = dc.find(OTHER, msgid)
-    assert_untouched(theirs)
-    assert dc.list_folders(OTHER) == ["INBOX"]
+    assert_untouched(theirs, dc)
+    assert set(dc.list_folders(OTHER)) == plain_folders(dc)
 
 
 def test_lda_delivery_is_filed_and_tagged(dc):
     msg = deliver(dc, SUPPORT, *TECHNICAL, via="lda")
-    assert_tagged(msg)
+    assert_tagged(msg, dc=dc)
 
 
 def test_lda_user_without_frontdesk_is_untouched(dc):
     msg = deliver(dc, OTHER, *TECHNICAL, via="lda")
-    assert_untouched(msg)
+    assert_untouched(msg, dc)
 
 
 def test_keyword_prefix(dc):
     msg = deliver(dc, PREFIX, *BILLING)
-    assert_tagged(msg, prefix="fd-")
+    assert_tagged(msg, prefix="fd-", dc=dc)
     assert all(k.startswith("fd-") for k in msg.keywords), msg.keywords
 
 
 def test_custom_folder_names(dc):
     msg = deliver(dc, CUSTOM, *TECHNICAL)
     needs, office = assert_tagged(msg, folders={"front": "Desk",
-                                                "back": "Workshop"})
+                                                "back": "Workshop"}, dc=dc)
     folders = dc.list_folders(CUSTOM)
     assert "FrontOffice" not in folders and "BackOffice" not in folders
     assert {"front": "Desk", "back": "Workshop"}[office] in dc.subscribed(CUSTOM)
@@ -219,10 +243,17 @@ def test_custom_folder_names(dc):
 # ---- Sieve -----------------------------------------------------------------------
 
 def test_sieve_fileinto_wins_and_keeps_tags(dc):
+    mark = dc.log_mark()
     msg = deliver(dc, SIEVE, "[fileme] " + BILLING[0], BILLING[1])
     needs, office, ours = frontdesk_fields(msg)
     assert msg.folder == "X"
     assert msg.keywords == ours | {"foo"}, msg.keywords
+    # the log line names the folder the mail is in
+    dc.wait_log("frontdesk:", "need=", "folder=", since=mark)
+    time.sleep(0.3)
+    lines = frontdesk_info_lines(dc, mark)
+    assert len(lines) == 1, dc.log(mark)
+    assert " folder=X " in lines[0], lines[0]
 
 
 def test_sieve_explicit_keep_goes_to_office(dc):
@@ -240,6 +271,44 @@ def test_sieve_implicit_keep_plain(dc):
     assert_tagged(msg)
 
 
+# ---- forged X-Frontdesk-* headers -------------------------------------------------
+
+FORGED = {"X-Frontdesk-Need": "privacy",
+          "X-Frontdesk-Office": "back\r\n (forged, folded)",
+          "x-frontdesk-ticket": "FD-AAAA-BBBB-CCCC",
+          "X-Frontdesk-Would-Ack": "yes; reason=ok",
+          "X-FrontdeskNote": "not ours"}
+
+
+def test_forged_frontdesk_headers_are_removed(dc):
+    body = BILLING[1] + "\nX-Frontdesk-Need: privacy (in the body: text)\n"
+    msg = deliver(dc, SUPPORT, BILLING[0], body, headers=FORGED)
+    needs, office = assert_tagged(msg, dc=dc)     # one of each of ours
+    assert "privacy" not in needs
+    raw = msg.raw_header
+    for forged in (b"forged", b"FD-AAAA-BBBB-CCCC", b"X-Frontdesk-Would-Ack"):
+        assert forged not in raw, raw
+    assert len(msg.header_all("X-Frontdesk-Ticket")) <= 1
+    # only X-Frontdesk-* goes, and only from the header
+    assert msg.header("X-FrontdeskNote") == "not ours"
+    with dc.imap(SUPPORT) as m:
+        m.select(fdtest.imap_quote(msg.folder), readonly=True)
+        typ, data = m.uid("FETCH", str(msg.uid), "(BODY.PEEK[TEXT])")
+    assert b"X-Frontdesk-Need: privacy (in the body: text)" in data[0][1]
+
+
+def test_sieve_sees_only_our_frontdesk_headers(dc):
+    """An admin's `header :is "X-Frontdesk-Need" "privacy"` matches our
+    verdict, not the one a sender wrote."""
+    forged = deliver(dc, SIEVE, *BILLING,
+                     headers={"X-Frontdesk-Need": "privacy"})
+    assert forged.folder != "Privacy"
+    assert forged.header_all("X-Frontdesk-Need") == ["billing"]
+    real = deliver(dc, SIEVE, *PRIVACY)
+    assert real.header_all("X-Frontdesk-Need") == ["privacy"]
+    assert real.folder == "Privacy"
+
+
 # ---- log -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("via", ["lmtp", "lda"])
@@ -250,7 +319,7 @@ def test_one_info_line_per_delivery(dc, via):
                         since=mark)
     time.sleep(0.3)                       # a second line would come now
     lines = frontdesk_info_lines(dc, mark)
-    assert len(lines) == 1, lines
+    assert len(lines) == 1, dc.log(mark)
     assert "Info:" in lines[0], lines[0]
     folder = re.search(r"folder=\"?([^\s\",]+)", lines[0]).group(1)
     assert folder == msg.folder, (lines[0], msg.folder)
@@ -259,7 +328,9 @@ def test_one_info_line_per_delivery(dc, via):
 def test_no_info_line_for_user_without_frontdesk(dc):
     mark = dc.log_mark()
     deliver(dc, OTHER, *BILLING)
-    assert dc.wait_log(OTHER, "saved mail to", since=mark)
+    # Dovecot's line, or Pigeonhole's when a script stored the mail
+    assert dc.wait_log(OTHER, "saved mail to", since=mark) or \
+        dc.wait_log(OTHER, "stored mail into mailbox", since=mark)
     time.sleep(0.3)
     assert frontdesk_info_lines(dc, mark) == []
     assert dc.log_lines("Error", since=mark) == []
@@ -267,6 +338,7 @@ def test_no_info_line_for_user_without_frontdesk(dc):
 
 # ---- big and many ----------------------------------------------------------------
 
+@pytest.mark.parametrize("dc", ["no-sieve", "keep"], indirect=True)
 def test_giant_message_is_delivered(dc):
     body = BILLING[1] + "".join("line %07d of a very long attachment-like "
                                 "text body, nothing to see here\n" % i
@@ -357,7 +429,8 @@ def test_demo_fixture(dc, demo_delivered, row):
         return      # machine mail: stored once is all this test asks
     needs, office, ours = frontdesk_fields(msg)
     want_office = row["office"].strip().lower()
-    assert msg.folder == FOLDER.get(want_office, "FrontOffice"), \
+    assert msg.folder == (sieve_filed(dc) or
+                          FOLDER.get(want_office, "FrontOffice")), \
         (msg.folder, row, msg.header("X-Frontdesk-Score"))
     primary = re.split(r"[,\s]+", row["need"].strip())[0]
     assert primary in msg.keywords, (primary, msg.keywords,
@@ -392,8 +465,10 @@ def dc_banana(frontdesk_built):
         yield inst
 
 
-@pytest.fixture(scope="module")
-def dc_failopen(frontdesk_built):
+@pytest.fixture(scope="module", params=["no-sieve", "keep"])
+def dc_failopen(frontdesk_built, request):
+    """Users whose frontdesk cannot work; a Sieve keep must fail open
+    just as frontdesk's own save does."""
     module, model = frontdesk_built
     users = {
         "nomodel@example.com": {"frontdesk_model": "/nonexistent"},
@@ -406,7 +481,7 @@ def dc_failopen(frontdesk_built):
                  plugin_settings={"frontdesk_enabled": "yes",
                                   "frontdesk_model": model},
                  precreate={"locked@example.com": _lock_offices},
-                 name="failopen") as inst:
+                 name="failopen", sieve_mode=request.param) as inst:
         yield inst
 
 
@@ -465,6 +540,8 @@ def test_failopen_log_has_no_crash(dc_failopen):
     assert "Fatal" not in log and "Panic" not in log
 
 
+@pytest.mark.parametrize("dc", ["no-sieve", "keep", "sieve-before"],
+                         indirect=True)
 def test_office_folder_deleted_meanwhile_is_made_again(dc):
     """The lmtp process remembers that the office folders exist; when an
     agent deletes one, the next mail recreates it and lands there, in one
@@ -489,4 +566,4 @@ def test_office_folder_deleted_meanwhile_is_made_again(dc):
     assert msg.folder == "Workshop"
     assert "Workshop" in dc.subscribed(user)
     assert not [l for l in dc.log(mark).splitlines()
-                if "delivering to INBOX" in l]
+                if "frontdesk" in l and "INBOX" in l]

@@ -448,7 +448,7 @@ def test_redis_hung(frontdesk_built, sink, redis):
             "Redis hung (SIGSTOP)",
             lambda dc, sink: redis.proc.send_signal(signal.SIGSTOP),
             lambda dc, sink: redis.proc.send_signal(signal.SIGCONT),
-            ("Error", "frontdesk:", "redis", "timed out"), mails=1))
+            ("Error", "frontdesk:", "redis", "no answer within"), mails=1))
 
 
 # ---- the relay and the sender ---------------------------------------------------

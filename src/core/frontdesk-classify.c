@@ -43,9 +43,10 @@ struct classify_ctx {
 	string_t *subject_folded, *new_folded, *quoted_folded;
 	unsigned int new_tokens;
 	int priority;
-	/* the lexicon's evidence per taxonomy need, and for urgency */
-	float *lex_scores;
-	float lex_urgent;
+	/* the lexicon's evidence per taxonomy need, and for urgency; the
+	   part of it that the admin's own rules gave */
+	float *lex_scores, *admin_scores;
+	float lex_urgent, admin_urgent;
 };
 
 struct rule_score {
@@ -313,6 +314,7 @@ classify_decide(struct classify_ctx *ctx, const char *lang_hint, int priority,
 	unsigned int model_needs = frontdesk_model_need_count(model);
 	int *tax_of = t_new(int, model_needs + 1);
 	float *scores = t_new(float, need_count);
+	float *admin = t_new(float, need_count);
 	unsigned char *hits = t_malloc0(rule_count + 1);
 	ARRAY(struct rule_score) contrib;
 	const struct classify_match *m;
@@ -357,10 +359,15 @@ classify_decide(struct classify_ctx *ctx, const char *lang_hint, int priority,
 
 		if (is_urgent) {
 			/* quoted text tells nothing about urgency now */
-			if (m->region_weight >= 1.0f)
+			if (m->region_weight >= 1.0f) {
 				urgent_score += w;
+				if (rule->admin)
+					ctx->admin_urgent += w;
+			}
 		} else {
 			scores[tax_of[rule->need_idx]] += w;
+			if (rule->admin)
+				admin[tax_of[rule->need_idx]] += w;
 		}
 		/* explanation bookkeeping */
 		rs = NULL;
@@ -383,6 +390,7 @@ classify_decide(struct classify_ctx *ctx, const char *lang_hint, int priority,
 			scores[i] = 0;
 	}
 	ctx->lex_scores = scores;
+	ctx->admin_scores = admin;
 	ctx->lex_urgent = urgent_score < 0 ? 0 : urgent_score;
 	for (i = 1; i < need_count; i++) {
 		if (scores[i] > scores[best])
@@ -489,6 +497,8 @@ classify_learned(struct classify_ctx *ctx, pool_t pool,
 	in.quoted_weight = FRONTDESK_CLASSIFY_QUOTED_WEIGHT;
 	in.lex_scores = ctx->lex_scores;
 	in.lex_urgent = ctx->lex_urgent;
+	in.admin_scores = ctx->admin_scores;
+	in.admin_urgent = ctx->admin_urgent;
 	in.priority = ctx->priority;
 	if (sparse != NULL) {
 		frontdesk_score_features(weights, ctx->set, &in, sparse, dense);

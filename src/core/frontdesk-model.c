@@ -704,7 +704,8 @@ static int model_read_lines(struct frontdesk_model *model, const char *name,
 }
 
 static void model_merge_rules(struct frontdesk_model *model,
-			      ARRAY_TYPE(frontdesk_rule) *new_rules)
+			      ARRAY_TYPE(frontdesk_rule) *new_rules,
+			      bool admin)
 {
 	string_t *key = t_str_new(128);
 	struct frontdesk_rule *r;
@@ -730,6 +731,7 @@ static void model_merge_rules(struct frontdesk_model *model,
 			if (POINTER_CAST_TO(value, unsigned int) - 1 < first) {
 				old->weight = r->weight;
 				old->lang_idx = r->lang_idx;
+				old->admin = admin;
 			} else {
 				if (old->lang_idx != r->lang_idx)
 					old->lang_idx = 0;
@@ -740,6 +742,7 @@ static void model_merge_rules(struct frontdesk_model *model,
 				regfree(r->regex);
 			continue;
 		}
+		r->admin = admin;
 		array_push_back(&model->rules, r);
 		hash_table_insert(model->rule_keys,
 				  p_strdup(model->pool, str_c(key)),
@@ -768,7 +771,7 @@ static int model_add_lines(struct frontdesk_model *model, const char *name,
 	if (ret < 0)
 		rules_free_regex(&new_rules);
 	else
-		model_merge_rules(model, &new_rules);
+		model_merge_rules(model, &new_rules, !require_end);
 	array_free(&new_rules);
 	return ret;
 }

@@ -42,6 +42,9 @@ struct frontdesk_rule {
 	/* 0 = any language */
 	unsigned int lang_idx;
 	float weight;
+	/* from the admin's rule file (not the signed, shipped lexicon): its
+	   evidence also goes straight onto the learned model's scores */
+	bool admin;
 };
 ARRAY_DEFINE_TYPE(frontdesk_rule, struct frontdesk_rule);
 

@@ -13,6 +13,13 @@
 
 #include <math.h>
 
+/* The admin's rules on top of the learned model: a rule of weight 1 adds
+   this much to its need's logit. The model is often sure of itself (odds of
+   1000:1 are a logit gap of 7), and the lexicon's scale says a weight of
+   3 to 5 settles the question alone: so weight 3 is a factor e^6 (400)
+   on the odds, weight 5 e^10. */
+#define SCORE_ADMIN_LOGIT 2.0f
+
 /* Words shown per need in the explanation. */
 #define SCORE_EXPLAIN_WORDS 3
 
@@ -135,7 +142,7 @@ static void
 explain_column(string_t *dest, const struct frontdesk_weights *weights,
 	       const ARRAY_TYPE(frontdesk_feature) *features,
 	       const struct frontdesk_score_input *in, const char *name,
-	       float prob, unsigned int col)
+	       float prob, unsigned int col, float admin)
 {
 	ARRAY(struct word_contrib) words;
 	const struct frontdesk_feature *f;
@@ -185,8 +192,12 @@ explain_column(string_t *dest, const struct frontdesk_weights *weights,
 	if (str_len(dest) > 0)
 		str_append_c(dest, ' ');
 	str_printfa(dest, "%s=%.2f [", name, prob);
+	if (admin != 0) {
+		/* the admin's own rules weighed in: say so first */
+		str_printfa(dest, "rules%+.1f", admin);
+	}
 	for (i = 0; i < shown_count; i++) {
-		if (i > 0)
+		if (i > 0 || admin != 0)
 			str_append_c(dest, ' ');
 		if (shown[i].subject)
 			str_append(dest, "S:");
@@ -233,6 +244,14 @@ bool frontdesk_score_decide(const struct frontdesk_weights *weights,
 	}
 	score_extract(frontdesk_weights_params(weights), in, &features);
 	frontdesk_weights_score(weights, &features, dense, logits);
+	/* the admin's rules on top */
+	for (i = 0; i < classes; i++) {
+		if (tax[i] >= 0 && in->admin_scores != NULL) {
+			logits[i] += SCORE_ADMIN_LOGIT *
+				in->admin_scores[tax[i]];
+		}
+	}
+	logits[classes] += SCORE_ADMIN_LOGIT * in->admin_urgent;
 
 	/* softmax over the needs this taxonomy has */
 	for (i = 0; i < classes; i++) {
@@ -274,14 +293,16 @@ bool frontdesk_score_decide(const struct frontdesk_weights *weights,
 		(in->priority >= 1 && in->priority <= 2);
 
 	expl = t_str_new(256);
-	explain_column(expl, weights, &features, in, r->need, prob[best], best);
+	explain_column(expl, weights, &features, in, r->need, prob[best], best,
+		       in->admin_scores == NULL ? 0 : in->admin_scores[tax[best]]);
 	if (r->secondary != NULL) {
 		explain_column(expl, weights, &features, in, r->secondary,
-			       prob[second], second);
+			       prob[second], second, in->admin_scores == NULL ? 0 :
+			       in->admin_scores[tax[second]]);
 	}
 	if (r->urgent) {
 		explain_column(expl, weights, &features, in, "urgent",
-			       urgent_p, classes);
+			       urgent_p, classes, in->admin_urgent);
 		if (in->priority >= 1 && in->priority <= 2)
 			str_printfa(expl, " priority=%d", in->priority);
 	}

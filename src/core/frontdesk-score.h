@@ -15,6 +15,11 @@ struct frontdesk_score_input {
 	/* lexicon evidence per taxonomy need (set->needs order) */
 	const float *lex_scores;
 	float lex_urgent;
+	/* what the admin's own rules gave, per taxonomy need (a part of
+	   lex_scores): added to the learned scores, so an admin's rule
+	   decides as its weight says */
+	const float *admin_scores;
+	float admin_urgent;
 	/* 1 (highest) .. 5, 3 when unset */
 	int priority;
 };

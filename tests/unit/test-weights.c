@@ -213,6 +213,20 @@ static void test_shipped_model(void)
 		test_assert_idx(r.confidence > 0 && r.confidence <= 1, i);
 		test_assert_idx(r.explanation[0] != '\0', i);
 	}
+	test_end();
+
+	test_begin("weights: the admin's rules go on top of the learned model");
+	/* an admin who wants every "bolletta" mail in sales */
+	test_assert(frontdesk_model_add_string(model, "admin.rules",
+		"@language *\nsales 6 bolletta\n", &error) == 0);
+	frontdesk_classify_text(model, set, cases[0].subject, cases[0].body,
+				NULL, pool, &r);
+	test_assert_strcmp(r.need, "sales");
+	test_assert(strncmp(r.explanation, "sales=", 6) == 0 &&
+		    strstr(r.explanation, "[rules+6.0") != NULL);
+	frontdesk_classify_text(model, set, cases[1].subject, cases[1].body,
+				NULL, pool, &r);
+	test_assert_strcmp(r.need, "orders");
 	frontdesk_model_deinit(&model);
 	pool_unref(&pool);
 	test_end();

@@ -1141,3 +1141,26 @@ def deliver_many(dc, rcpt, messages, batch=100, timeout=120):
             for data, mail_from in messages[i:i + batch]:
                 results.append(s.send([rcpt], data, mail_from))
     return results
+
+
+# ---- the acknowledgment tests' instance ----------------------------------------
+
+ACK_SUPPORT = "support@example.com"
+ACK_BASE = {"frontdesk_addresses": ACK_SUPPORT,
+            "frontdesk_company": "Example Support",
+            "frontdesk_timezone": "UTC",
+            # the tests send more than a small desk's default allows
+            "frontdesk_ack_global_limit": "100000",
+            "frontdesk_ack_sender_limit": "1000"}
+
+
+def ack_instance(frontdesk_built, sink, settings=None, users=None,
+                 name="ack", base=None, **kw):
+    """A private Dovecot with frontdesk on for ACK_SUPPORT, acknowledging
+    into sink; settings go over base (ACK_BASE by default)."""
+    module, model = frontdesk_built
+    ps = dict(ACK_BASE if base is None else base, frontdesk_model=model)
+    ps.update(settings or {})
+    return Dovecot(module_path=module, load_frontdesk=True,
+                   users=users or {ACK_SUPPORT: {"frontdesk_enabled": "yes"}},
+                   plugin_settings=ps, sink=sink, name=name, **kw)

@@ -18,27 +18,19 @@ import time
 import pytest
 
 import fdtest
-from fdtest import Dovecot, SmtpSink, make_message, free_port
+from fdtest import SmtpSink, make_message, free_port
 
 SUPPORT = "support@example.com"
 ON = {"frontdesk_enabled": "yes"}
-BASE = {"frontdesk_addresses": SUPPORT,
-        "frontdesk_company": "Example Support",
-        "frontdesk_timezone": "UTC",
-        "frontdesk_ack_global_limit": "100000",
-        "frontdesk_ack_sender_limit": "1000"}
+BASE = fdtest.ACK_BASE
 ACK_WAIT = 15.0
 CRASH = ("Fatal", "Panic", "killed with signal")
 
 
 def instance(frontdesk_built, sink, settings=None, users=None, name="st",
              base=BASE, **kw):
-    module, model = frontdesk_built
-    ps = dict(base, frontdesk_model=model)
-    ps.update(settings or {})
-    return Dovecot(module_path=module, load_frontdesk=True,
-                   users=users or {SUPPORT: dict(ON)}, plugin_settings=ps,
-                   sink=sink, use_sieve=False, name=name, **kw)
+    return fdtest.ack_instance(frontdesk_built, sink, settings, users, name,
+                               base, use_sieve=False, **kw)
 
 
 def parse(sink_msg):

@@ -27,15 +27,11 @@ from dataclasses import dataclass, field
 import pytest
 
 import fdtest
-from fdtest import Dovecot, LmtpSession, SmtpSink, make_message, free_port
+from fdtest import LmtpSession, SmtpSink, make_message, free_port
 
 SUPPORT = "support@example.com"
 ON = {"frontdesk_enabled": "yes"}
-BASE = {"frontdesk_addresses": SUPPORT,
-        "frontdesk_company": "Example Support",
-        "frontdesk_timezone": "UTC",
-        "frontdesk_ack_global_limit": "100000",
-        "frontdesk_ack_sender_limit": "1000"}
+BASE = fdtest.ACK_BASE
 # What a delivery may take while something is broken: the MTA must get its
 # answer, and the next mail its turn.
 LMTP_BOUND = 5.0
@@ -233,12 +229,8 @@ def run_fault(dc, sink, fault):
 
 def instance(frontdesk_built, sink, settings=None, users=None, name="fault",
              **kw):
-    module, model = frontdesk_built
-    ps = dict(BASE, frontdesk_model=model)
-    ps.update(settings or {})
-    return Dovecot(module_path=module, load_frontdesk=True,
-                   users=users or {SUPPORT: dict(ON)}, plugin_settings=ps,
-                   sink=sink, name=name, **kw)
+    return fdtest.ack_instance(frontdesk_built, sink, settings, users, name,
+                               **kw)
 
 
 @pytest.fixture

@@ -109,6 +109,8 @@ static void fuzz_one(const uint8_t *data, size_t size, pool_t pool)
 		exp.name = frontdesk_ack_safe_name(view->from_name);
 		exp.subject = frontdesk_template_clean_value(view->subject,
 							     params.subject_max);
+		/* every shipped template: {{#subject}}: {{subject}}{{/subject}} */
+		exp.subject_in_subject = *exp.subject != '\0';
 		exp.own_template = i == N_ELEMENTS(fuzz_langs);
 		fuzz_dump(msg);
 		fuzz_check_ack(msg, &exp);

@@ -54,6 +54,8 @@ struct fuzz_ack_expect {
 	const struct frontdesk_template *tpl;
 	/* the name and subject values as the template received them */
 	const char *name, *subject;
+	/* the template's [subject] shows {{subject}} for these values */
+	bool subject_in_subject;
 	/* the harness's own template (fuzz_ack_template_text): the decoded
 	   parts must hold exactly "name|subject|ticket" */
 	bool own_template;

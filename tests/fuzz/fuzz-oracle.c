@@ -219,7 +219,7 @@ static void check_subject(const char *value,
 	if (strstr(dec, exp->ticket) == NULL)
 		fuzz_fail("ack: Subject '%s' lacks the ticket",
 			  fuzz_escape(dec, strlen(dec), 300));
-	if (*exp->subject != '\0' && strstr(dec, exp->subject) == NULL)
+	if (exp->subject_in_subject && strstr(dec, exp->subject) == NULL)
 		fuzz_fail("ack: Subject decodes to '%s', which does not hold "
 			  "the customer's subject '%s' (raw '%s')",
 			  fuzz_escape(dec, strlen(dec), 300),
@@ -248,6 +248,23 @@ static void check_msgids(const char *hname, const char *value)
 			fuzz_fail("ack: %s holds an invalid message-id '%s'",
 				  hname, fuzz_escape(*ids, strlen(*ids), 300));
 	}
+}
+
+/* Every '<' is closed by a '>' before the next '<'. */
+static bool markup_well_formed(const char *html)
+{
+	bool open = FALSE;
+
+	for (; *html != '\0'; html++) {
+		if (*html == '<') {
+			if (open)
+				return FALSE;
+			open = TRUE;
+		} else if (*html == '>') {
+			open = FALSE;
+		}
+	}
+	return !open;
 }
 
 /* "<...>" substrings; '<' without '>' is markup too (it is cut short) */
@@ -365,7 +382,7 @@ static void check_html(const char *html, const struct fuzz_ack_expect *exp)
 	const struct frontdesk_template *tpl = exp->tpl;
 	ARRAY_TYPE(const_string) got, allowed;
 	const char *tag, *values[2] = { exp->name, exp->subject };
-	bool vars_in_markup = FALSE;
+	bool markup_unsure = FALSE;
 	unsigned int i;
 
 	t_array_init(&got, 32);
@@ -378,10 +395,15 @@ static void check_html(const char *html, const struct fuzz_ack_expect *exp)
 	html_tags(tpl->html, &allowed);
 	array_foreach_elem(&allowed, tag) {
 		if (strstr(tag, "{{") != NULL)
-			vars_in_markup = TRUE;
+			markup_unsure = TRUE;
+	}
+	if (!markup_well_formed(tpl->html)) {
+		/* the author's own stray '<' swallows what follows: only
+		   the value checks below still say something */
+		markup_unsure = TRUE;
 	}
 	/* the template's markup, and no more of it */
-	if (!vars_in_markup) array_foreach_elem(&got, tag) {
+	if (!markup_unsure) array_foreach_elem(&got, tag) {
 		if (count_str(&got, tag) > count_str(&allowed, tag))
 			fuzz_fail("ack: HTML part has markup that is not the "
 				  "template's: '%s' (name '%s', subject '%s')",
@@ -389,7 +411,7 @@ static void check_html(const char *html, const struct fuzz_ack_expect *exp)
 				  fuzz_escape(exp->name, strlen(exp->name), 200),
 				  fuzz_escape(exp->subject, strlen(exp->subject), 200));
 	}
-	if (raw_specials(html) > raw_specials(tpl->html))
+	if (!markup_unsure && raw_specials(html) > raw_specials(tpl->html))
 		fuzz_fail("ack: HTML part has an unescaped &, quote or '>' "
 			  "(name '%s', subject '%s'): '%s'",
 			  fuzz_escape(exp->name, strlen(exp->name), 200),

@@ -52,6 +52,28 @@ int LLVMFuzzerInitialize(int *argc ATTR_UNUSED, char ***argv ATTR_UNUSED)
 	return 0;
 }
 
+/* Does the template's [subject] show {{subject}} with these values? (The
+   composer gives need, team, deadline and company non-empty values.) */
+static bool subject_shown(const struct frontdesk_template *tpl,
+			  const struct fuzz_ack_expect *exp, bool urgent)
+{
+	string_t *str = t_str_new(256);
+	const char *error;
+	const char *vars[] = {
+		"name", exp->name, "ticket", exp->ticket,
+		"subject", exp->subject, "need", "x", "team", "x",
+		"deadline", "x", "company", "x", "urgent", urgent ? "yes" : "",
+		NULL, NULL
+	};
+
+	if (*exp->subject == '\0' ||
+	    frontdesk_template_render(tpl->subject, vars,
+				      FRONTDESK_TEMPLATE_ESCAPE_TEXT, str,
+				      &error) < 0)
+		return FALSE;
+	return strstr(str_c(str), exp->subject) != NULL;
+}
+
 static void compose_check(const struct frontdesk_template *tpl,
 			  bool with_name, bool urgent, time_t now)
 {
@@ -98,6 +120,7 @@ static void compose_check(const struct frontdesk_template *tpl,
 	exp.name = with_name ? frontdesk_ack_safe_name(hostile_view->from_name) : "";
 	exp.subject = frontdesk_template_clean_value(hostile_view->subject,
 						     params.subject_max);
+	exp.subject_in_subject = subject_shown(tpl, &exp, urgent);
 	fuzz_dump(msg);
 	fuzz_check_ack(msg, &exp);
 }

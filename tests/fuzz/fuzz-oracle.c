@@ -332,13 +332,15 @@ static unsigned int raw_specials(const char *html)
 	return n;
 }
 
-static const char *remove_all(const char *str, const char *what)
+static const char *replace_all(const char *str, const char *what,
+				const char *with)
 {
 	string_t *out = t_str_new(strlen(str));
 	const char *p;
 
 	while ((p = strstr(str, what)) != NULL) {
 		str_append_data(out, str, p - str);
+		str_append(out, with);
 		str = p + strlen(what);
 	}
 	str_append(out, str);
@@ -421,7 +423,7 @@ static void check_html(const char *html, const struct fuzz_ack_expect *exp)
 		/* the text (markup is checked above) where it is not
 		   part of the value's escaped form */
 		const char *rest = *values[i] == '\0' ? "" :
-			remove_all(strip_tags(html), html_escaped(values[i]));
+			replace_all(strip_tags(html), html_escaped(values[i]), "");
 
 		if (strpbrk(values[i], "<>&\"'") != NULL &&
 		    strstr(rest, values[i]) != NULL &&
@@ -458,8 +460,8 @@ static const char *part_decode(const char *hname, const char *qp)
 			  hname, fuzz_escape(qp, strlen(qp), 600));
 	if (!uni_utf8_data_is_valid(dest->data, dest->used))
 		fuzz_fail("ack: %s part is not valid UTF-8", hname);
-	/* compare with the template's LF line ends */
-	return t_str_replace(t_strndup(dest->data, dest->used), '\r', '\n');
+	/* compare with the template's LF line ends: CRLF -> LF */
+	return replace_all(t_strndup(dest->data, dest->used), "\r\n", "\n");
 }
 
 static void check_body(const char *body, const char *boundary,

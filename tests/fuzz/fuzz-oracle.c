@@ -423,7 +423,7 @@ static void check_html(const char *html, const struct fuzz_ack_expect *exp)
 		/* the text (markup is checked above) where it is not
 		   part of the value's escaped form */
 		const char *rest = *values[i] == '\0' ? "" :
-			replace_all(strip_tags(html), html_escaped(values[i]), "");
+			replace_all(strip_tags(html), html_escaped(values[i]), "\x01");
 
 		if (strpbrk(values[i], "<>&\"'") != NULL &&
 		    strstr(rest, values[i]) != NULL &&
@@ -439,6 +439,25 @@ static void check_html(const char *html, const struct fuzz_ack_expect *exp)
 			fuzz_fail("ack: HTML part lacks '%s': '%s'",
 				  fuzz_escape(want, strlen(want), 400),
 				  fuzz_escape(html, strlen(html), 1000));
+	}
+}
+
+/* RFC 2045 6.7 (3): a space or tab must not end an encoded line (decoders
+   delete it there, as transport may have added it). */
+static void check_qp_lines(const char *hname, const char *qp)
+{
+	const char *const *lines = t_strsplit(qp, "\n");
+	unsigned int i;
+	size_t len;
+
+	for (i = 0; lines[i] != NULL; i++) {
+		len = strlen(lines[i]);
+		if (len > 0 && lines[i][len-1] == '\r')
+			len--;
+		if (len > 0 && (lines[i][len-1] == ' ' || lines[i][len-1] == '\t'))
+			fuzz_fail("ack: %s part: quoted-printable line %u ends in "
+				  "unencoded whitespace: '%s'", hname, i + 1,
+				  fuzz_escape(lines[i], len, 200));
 	}
 }
 
@@ -494,6 +513,7 @@ static void check_body(const char *body, const char *boundary,
 			fuzz_fail("ack: part %u headers are not '%s': '%s'",
 				  i + 1, fuzz_escape(want_hdr, strlen(want_hdr), 200),
 				  fuzz_escape(part, strlen(part), 300));
+		check_qp_lines(types[i], part + strlen(want_hdr));
 		decoded[i] = part_decode(types[i], part + strlen(want_hdr));
 	}
 	if (strcmp(p, close) != 0)

@@ -39,6 +39,7 @@ from sink import AckSink  # noqa: E402
 
 SUPPORT = corpus.SUPPORT
 SETTLE = 2.0        # s to wait after the last expected ack, for duplicates
+NO_ACK_GIVE_UP = 20.0   # s after the last delivery when not one ack came
 # RSS growth of one lmtp process after the warm-up that still counts as flat
 FLAT_MB = 2.0
 FLAT_SHARE = 0.05
@@ -107,11 +108,13 @@ def stored_ids(maildir):
 
 
 def instance(args, sink, before_path):
-    settings = dict(delivery.FD_SETTINGS, frontdesk_model=args.model)
+    settings = {} if args.plain else dict(delivery.FD_SETTINGS,
+                                          frontdesk_model=args.model)
     if args.sieve in ("both", "before"):
         settings["sieve_before"] = before_path
     return fdtest.Dovecot(
-        module_path=args.module, load_frontdesk=True, use_sieve=True,
+        module_path=args.module, load_frontdesk=not args.plain,
+        use_sieve=True,
         users={SUPPORT: "pw"},
         sieve={SUPPORT: USER_SIEVE} if args.sieve in ("both", "user")
         else None,
@@ -172,11 +175,11 @@ def sampler(dc, t0, sent, samples, stop):
             return
 
 
-def rss_verdict(samples, warmup):
+def rss_verdict(samples, warmup, end):
     """(flat?, text): per lmtp process alive from the end of the warm-up to
-    the last sample, its growth; flat when each grew less than FLAT_MB or
-    FLAT_SHARE of its size."""
-    after = [s for s in samples if s[0] >= warmup and s[2]]
+    the last sample while mail was delivered, its growth; flat when each
+    grew less than FLAT_MB or FLAT_SHARE of its size."""
+    after = [s for s in samples if warmup <= s[0] <= end and s[2]]
     if len(after) < 2:
         return False, "too few samples after the warm-up"
     first, last = after[0], after[-1]
@@ -188,6 +191,16 @@ def rss_verdict(samples, warmup):
     worst = max(common, key=lambda p: growth[p])
     limit = max(FLAT_MB, FLAT_SHARE * first[2][worst] / 1024.0)
     delivered = last[1] - first[1]
+    # the trend, not only the two ends: least squares of the mean RSS of
+    # these processes over time, projected over the window
+    pts = [(s[0], sum(s[2].get(p, 0) for p in common) / len(common) / 1024.0)
+           for s in after if all(p in s[2] for p in common)]
+    n = len(pts)
+    mt = sum(t for t, _ in pts) / n
+    mv = sum(v for _, v in pts) / n
+    var = sum((t - mt) ** 2 for t, _ in pts)
+    slope = sum((t - mt) * (v - mv) for t, v in pts) / var if var else 0.0
+    trend = slope * (last[0] - first[0])
     text = ("%d lmtp processes alive from %.0f s to %.0f s (%d deliveries "
             "between); RSS growth per process %s MB; largest %+.2f MB "
             "(pid %d, %.1f -> %.1f MB), %+.1f kB per 1000 deliveries"
@@ -197,7 +210,9 @@ def rss_verdict(samples, warmup):
                last[2][worst] / 1024.0,
                growth[worst] * 1024.0 / (delivered / 1000.0 / len(common))
                if delivered else 0.0))
-    return growth[worst] < limit, text
+    text += ("; trend of the mean per process %+.2f MB over the window "
+             "(%+.2f MB/min)" % (trend, slope * 60))
+    return growth[worst] < limit and trend < limit, text
 
 
 def main(argv=None):
@@ -224,6 +239,9 @@ def main(argv=None):
     ap.add_argument("--ack-timeout", type=float, default=60.0,
                     help="seconds to wait for missing acks after the last "
                     "delivery (default 60)")
+    ap.add_argument("--plain", action="store_true",
+                    help="without frontdesk (no acks expected): the "
+                    "baseline of lmtp's own RSS, with the same Sieve")
     ap.add_argument("--module", default=fdtest.DEFAULT_MODULE)
     ap.add_argument("--model", default=fdtest.DEFAULT_MODEL)
     ap.add_argument("--out", default=None, help="also write the report here")
@@ -248,9 +266,10 @@ def main(argv=None):
     specs = corpus.generate(args.pool, args.seed, fdtest.SHARED_DATA)
     log("soak: which of them get an acknowledgment (frontdesk-classify) ...")
     verdict = delivery.oracle_frontdesk(specs, classify, args.model)
-    expect = {s.index: (verdict[s.index][2] if verdict[s.index][2]
-                        is not None else s.eligible) for s in specs}
-    disagree = sum(1 for s in specs if expect[s.index] != s.eligible)
+    guard = {s.index: (verdict[s.index][2] if verdict[s.index][2]
+                       is not None else s.eligible) for s in specs}
+    disagree = sum(1 for s in specs if guard[s.index] != s.eligible)
+    expect = {i: v and not args.plain for i, v in guard.items()}
 
     uid, gid = fdtest.ensure_mail_user()
     work = tempfile.mkdtemp(prefix="fdsoak", dir="/tmp")
@@ -288,6 +307,9 @@ def main(argv=None):
                 % (len(sent), t_deliv - t0, n_expected))
             while (time.monotonic() < t_deliv + args.ack_timeout and
                    sink.count() < n_expected):
+                if (sink.count() == 0 and
+                        time.monotonic() > t_deliv + NO_ACK_GIVE_UP):
+                    break       # none at all: no use waiting the full time
                 time.sleep(0.2)
             time.sleep(SETTLE)
             stop.set()
@@ -338,9 +360,11 @@ def main(argv=None):
     dlat = [sent[k][3].t_reply - sent[k][3].t_data for k in ok]
 
     # --- log and memory -----------------------------------------------------
+    dur = t_deliv - t0
     levels = {lv: [l for l in log_text.splitlines() if " %s: " % lv in l]
               for lv in ("Panic", "Fatal", "Error", "Warning")}
-    flat, rss_text = rss_verdict(samples, warmup)
+    # the last sample while the clients were delivering (or just after)
+    flat, rss_text = rss_verdict(samples, warmup, dur + 0.5 * args.sample)
 
     if refused:
         v = sent[refused[0]][3]
@@ -360,7 +384,7 @@ def main(argv=None):
         failures.append("%d of %d acknowledgments missing, e.g. for %s "
                         "(waited %.0f s after the last delivery)"
                         % (len(missing), len(want), sent[missing[0]][2],
-                           args.ack_timeout))
+                           t_idle - t_deliv))
     if dup_acks:
         failures.append("%d duplicate acknowledgments" % dup_acks)
     if to_machine or stray:
@@ -382,10 +406,10 @@ def main(argv=None):
                      "is expected" % (disagree, len(specs)))
 
     # --- report -------------------------------------------------------------
-    dur = t_deliv - t0
     out = []
-    out.append("# Soak: %d LMTP clients, %.0f s, Sieve %s\n"
-               % (args.clients, dur, args.sieve))
+    out.append("# Soak: %d LMTP clients, %.0f s, Sieve %s%s\n"
+               % (args.clients, dur, args.sieve,
+                  ", without frontdesk (--plain)" if args.plain else ""))
     out.append("Run %s on %s (%d CPUs, load %.2f at the end); commit %s. "
                "Command: `bench/soak%s`.\n"
                % (started.strftime("%Y-%m-%d %H:%M %Z"),

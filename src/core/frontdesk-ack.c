@@ -162,9 +162,12 @@ static bool is_plain_ascii(const char *value)
    would turn a fold next to a plain word into visible whitespace. B only
    when most of it is not ASCII (Greek, Cyrillic, CJK), where Q triples it.
    libdovecot folds with a bare "\n\t" (it cannot know the message's line
-   ending): every line of ours ends in CRLF. */
+   ending): every line of ours ends in CRLF. In a display name (phrase)
+   always B: Q would leave "," "(" ")" '"' of the name as they are, which a
+   phrase's encoded words may not hold (RFC 2047 5(3)), and a reader would
+   split "Müller, Hans" into two addresses. */
 static void header_encode_words(string_t *dest, const char *value,
-				size_t first_line_len)
+				size_t first_line_len, bool phrase)
 {
 	const unsigned char *p = (const unsigned char *)value;
 	size_t i, len = strlen(value), high = 0;
@@ -174,7 +177,7 @@ static void header_encode_words(string_t *dest, const char *value,
 		if (p[i] >= 0x80)
 			high++;
 	}
-	if (high > len / 2)
+	if (phrase || high > len / 2)
 		message_header_encode_b(p, len, enc, first_line_len);
 	else
 		message_header_encode_q(p, len, enc, first_line_len);
@@ -197,7 +200,7 @@ static void header_append_text(string_t *dest, const char *name,
 		return;
 	}
 	str_printfa(dest, "%s: ", name);
-	header_encode_words(dest, value, strlen(name) + 2);
+	header_encode_words(dest, value, strlen(name) + 2, FALSE);
 	str_append(dest, "\r\n");
 }
 
@@ -212,7 +215,7 @@ static void address_append(string_t *dest, const char *name,
 		return;
 	}
 	if (!is_plain_ascii(display) || strstr(display, "=?") != NULL) {
-		header_encode_words(value, display, strlen(name) + 2);
+		header_encode_words(value, display, strlen(name) + 2, TRUE);
 	} else {
 		str_append_c(value, '"');
 		for (p = display; *p != '\0'; p++) {
@@ -263,6 +266,25 @@ static const char *ack_references(const struct frontdesk_view *view)
 	return str_c(str);
 }
 
+static const char *strip_line_ends(const char *text)
+{
+	string_t *out = t_str_new(strlen(text) + 1);
+	const char *p;
+	size_t keep;
+
+	for (p = text; *p != '\0'; p++) {
+		if (*p == '\n' || (*p == '\r' && p[1] == '\n')) {
+			keep = str_len(out);
+			while (keep > 0 && (str_data(out)[keep-1] == ' ' ||
+					    str_data(out)[keep-1] == '\t'))
+				keep--;
+			str_truncate(out, keep);
+		}
+		str_append_c(out, *p);
+	}
+	return str_c(out);
+}
+
 static void body_part_append(string_t *dest, const char *boundary,
 			     const char *content_type, const char *text)
 {
@@ -272,6 +294,10 @@ static void body_part_append(string_t *dest, const char *boundary,
 		    "Content-Type: %s; charset=UTF-8\r\n"
 		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
 		    boundary, content_type);
+	/* whitespace at the end of a line (a template author's) is invisible,
+	   and quoted-printable must not leave it unencoded there (RFC 2045
+	   6.7 (3)): libdovecot's encoder does, so drop it */
+	text = strip_line_ends(text);
 	qp = qp_encoder_init(dest, 76, 0);
 	qp_encoder_more(qp, text, strlen(text));
 	qp_encoder_finish(qp);

@@ -18,8 +18,9 @@ DC_LIBS := $(shell . $(DOVECOT_CONFIG) && echo "$$LIBDOVECOT")
 DC_LIBDIR := $(patsubst -L%,%,$(filter -L%,$(DC_LIBS)))
 CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 
-CORE := view text model classify settings tags guard config ticket \
-	template ack hours spool dkim
+# every core module (the learned model's, the regex guard, ... included)
+CORE := $(patsubst $(TOP)/src/core/frontdesk-%.c,%,\
+	$(wildcard $(TOP)/src/core/frontdesk-*.c))
 CORE_SRC := $(CORE:%=$(TOP)/src/core/frontdesk-%.c)
 CORE_H := $(wildcard $(TOP)/src/core/*.h)
 
@@ -28,6 +29,7 @@ CORE_H := $(wildcard $(TOP)/src/core/*.h)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 CPPFLAGS := -DHAVE_CONFIG_H $(DC_INCLUDE) -I$(TOP)/src/core \
 	-DFRONTDESK_MODEL_PATH=\"$(BUILD)/frontdesk.model\" \
+	-DFRONTDESK_WEIGHTS_PATH=\"$(TOP)/model/frontdesk.weights\" \
 	-DFRONTDESK_TEMPLATE_DIR=\"$(TOP)/templates\" \
 	-DFRONTDESK_SENDER_PATH=\"/nonexistent/frontdesk-sender\" \
 	-DFRONTDESK_VERSION=\"sanitize\"
@@ -72,6 +74,7 @@ $(BUILD)/san/unit/%.o: $(TOP)/tests/unit/%.c $(CORE_H) $(TOP)/tests/unit/test-fr
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(CFLAGS) $(SAN) $(CPPFLAGS) \
 		-DTEST_MODEL_PATH=\"$(BUILD)/frontdesk.model\" \
+		-DTEST_WEIGHTS_PATH=\"$(TOP)/model/frontdesk.weights\" \
 		-DTEST_DATA_DIR=\"$(TOP)/tests/data\" \
 		-DTEST_TEMPLATE_DIR=\"$(TOP)/templates\" -c -o $@ $<
 

@@ -457,7 +457,8 @@ static void test_compose(void)
 	test_assert_strcmp(ack->from_addr, "support@example.com");
 	test_assert_strcmp(ack->from_name, "Example Support");
 	test_assert_strcmp(header(ack, "To"), "Zoë Müller <zoe@example.org>");
-	test_assert(strstr(msg, "\r\nTo: =?utf-8?q?Zo=C3=AB_M=C3=BCller?=") != NULL);
+	/* a display name is B-encoded: Q would leave its "," and "(" bare */
+	test_assert(strstr(msg, "\r\nTo: =?utf-8?b?Wm/DqyBNw7xsbGVy?=") != NULL);
 	test_assert_strcmp(ack->subject, t_strdup_printf(
 		"[%s] We received your message: Invoice 2024-117 is wrong",
 		ticket));

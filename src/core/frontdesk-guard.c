@@ -11,13 +11,10 @@
 #include "strfuncs.h"
 #include "frontdesk-text.h"
 #include "frontdesk-view.h"
+#include "frontdesk-machine.h"
 #include "frontdesk-guard.h"
 
 #include <regex.h>
-
-/* Only the start of the body is read for bounce wording: DSN texts say it
-   in their first lines. */
-#define GUARD_DSN_SCAN_BYTES 4096
 
 static const char *const auto_submitted_no[] = { "no", NULL };
 static const char *const list_precedence[] = {
@@ -37,55 +34,6 @@ static const char *const system_localparts[] = {
 	"no_reply", "donotreply", "do-not-reply", "do_not_reply", "nobody",
 	NULL
 };
-/* Subject starts (lowercase, decoded) of automatic replies, read
-   receipts and bounces, in it, en, de, fr, es, pt. */
-static const char *const auto_subject_prefixes[] = {
-	"auto:", "autoreply", "auto-reply", "auto reply", "automatic reply",
-	"out of office", "out of the office", "ooo:", "vacation:", "absence:",
-	"read:", "delivered:", "undeliverable", "undelivered",
-	"delivery status notification", "delivery failure",
-	"delivery notification", "mail delivery failed", "returned mail",
-	"failure notice", "abwesenheitsnotiz", "automatische antwort",
-	"gelesen:", "unzustellbar", "nicht zustellbar",
-	"réponse automatique", "reponse automatique", "absent", "lu :", "lu:",
-	"non remis", "respuesta automática", "respuesta automatica",
-	"fuera de la oficina", "leído:", "leido:", "no entregado",
-	"resposta automática", "resposta automatica", "ausente", "lido:",
-	"não entregue", "nao entregue", "risposta automatica",
-	"risposta automatica:", "fuori sede", "fuori ufficio", "assente",
-	"letto:", "messaggio non recapitato", "non recapitabile",
-	"mancata consegna", "posta certificata:", "avvenuta consegna:",
-	"accettazione:", "anomalia messaggio:",
-	/* Microsoft JMRP abuse reports carry no report part */
-	"complaint about message from", NULL
-};
-/* Phrases that mark an automatic reply anywhere in the subject (folded). */
-static const char *const auto_subject_phrases[] = {
-	"out of office", "automatic reply", "auto reply", "autoreply",
-	"abwesenheitsnotiz", "reponse automatique", "respuesta automatica",
-	"resposta automatica", "risposta automatica",
-	"delivery status notification", "undelivered mail returned",
-	"mail delivery failed", "messaggio non recapitato", NULL
-};
-/* Wording of delivery status notifications (folded). Two distinct ones
-   make a bounce. */
-static const char *const dsn_cues[] = {
-	"delivery status notification", "could not be delivered",
-	"couldn t be delivered", "was not delivered", "delivery has failed",
-	"delivery to the following recipient", "undeliverable",
-	"undelivered mail", "returned mail", "mail delivery failed",
-	"permanent fatal error", "user unknown", "mailbox unavailable",
-	"mailbox not found", "no such user", "address rejected",
-	"final recipient", "diagnostic code", "remote mta", "reporting mta",
-	"this is the mail system at host", "mail delivery subsystem",
-	"mail delivery software", "delivery failure", "550 5 1 1",
-	"smtp error", "original message follows", "message was not delivered",
-	"non recapitato", "impossibile recapitare", "mancata consegna",
-	"non e stato possibile recapitare", "unzustellbar",
-	"konnte nicht zugestellt", "non remis", "n a pas pu etre remis",
-	"no se pudo entregar", "nao foi possivel entregar", NULL
-};
-
 static const char *addr_localpart(const char *addr)
 {
 	const char *at = strrchr(addr, '@');
@@ -309,61 +257,6 @@ static bool guard_dmarc_fail(const struct frontdesk_guard_settings *set,
 	return FALSE;
 }
 
-static const char *fold_t(const char *text, size_t size)
-{
-	string_t *str = t_str_new(size + 2);
-
-	str_append_c(str, ' ');
-	frontdesk_text_fold((const unsigned char *)text, size, str);
-	str_append_c(str, ' ');
-	return str_c(str);
-}
-
-static bool has_phrase(const char *folded, const char *phrase)
-{
-	const char *p = folded;
-	size_t len = strlen(phrase);
-
-	/* whole words only: folded text is padded with spaces */
-	while ((p = strstr(p, phrase)) != NULL) {
-		if (p[-1] == ' ' && (p[len] == ' ' || p[len] == '\0'))
-			return TRUE;
-		p++;
-	}
-	return FALSE;
-}
-
-static bool guard_auto_subject(const char *subject)
-{
-	const char *lc = t_str_lcase(t_str_trim(subject, " \t"));
-	const char *folded = fold_t(subject, strlen(subject));
-	const char *const *c;
-
-	for (c = auto_subject_prefixes; *c != NULL; c++) {
-		if (str_begins(lc, *c))
-			return TRUE;
-	}
-	for (c = auto_subject_phrases; *c != NULL; c++) {
-		if (has_phrase(folded, *c))
-			return TRUE;
-	}
-	return FALSE;
-}
-
-static bool guard_dsn_body(const struct frontdesk_view *view)
-{
-	const char *folded, *const *c;
-	unsigned int found = 0;
-
-	folded = fold_t(str_c(view->text),
-			I_MIN(str_len(view->text), GUARD_DSN_SCAN_BYTES));
-	for (c = dsn_cues; *c != NULL && found < 2; c++) {
-		if (has_phrase(folded, *c))
-			found++;
-	}
-	return found >= 2;
-}
-
 static bool msgid_is_ours(const struct frontdesk_guard_settings *set,
 			  const char *ids)
 {
@@ -420,16 +313,40 @@ static bool guard_addressed_to_us(const struct frontdesk_guard_settings *set,
 	return FALSE;
 }
 
+/* The kind of machine mail from what its content says, else fallback. */
+static enum frontdesk_machine_kind
+guard_content_kind(const struct frontdesk_view *view,
+		   enum frontdesk_machine_kind fallback)
+{
+	enum frontdesk_machine_kind kind;
+	const char *reason;
+
+	if (strcmp(view->content_type, "message/disposition-notification") == 0)
+		return FRONTDESK_MACHINE_RECEIPT;
+	if (strcmp(view->content_type, "multipart/report") == 0 ||
+	    strcmp(view->content_type, "message/delivery-status") == 0 ||
+	    view->report_part)
+		return FRONTDESK_MACHINE_BOUNCE;
+	kind = frontdesk_machine_recognize(view, &reason);
+	return kind != FRONTDESK_MACHINE_NONE ? kind : fallback;
+}
+
 static const char *
 guard_reason(const struct frontdesk_guard_settings *set,
-	     const struct frontdesk_view *view)
+	     const struct frontdesk_view *view,
+	     enum frontdesk_machine_kind *kind_r)
 {
 	const char *sender = guard_sender(view);
-	const char *v, *const *name;
+	const char *v, *reason, *const *name;
 	const struct frontdesk_header *h;
+	enum frontdesk_machine_kind kind;
+
+#define MACHINE(kind_expr, reason_str) \
+	STMT_START { *kind_r = (kind_expr); return (reason_str); } STMT_END
 
 	if (sender == NULL || *sender == '\0')
-		return "null-sender";
+		MACHINE(guard_content_kind(view, FRONTDESK_MACHINE_BOUNCE),
+			"null-sender");
 	if (strchr(sender, '@') == NULL)
 		return "invalid-sender";
 	if (guard_is_ours(set, view, sender) ||
@@ -443,38 +360,47 @@ guard_reason(const struct frontdesk_guard_settings *set,
 	/* any value but "no", with or without parameters */
 	if ((v = frontdesk_view_header(view, "Auto-Submitted")) != NULL &&
 	    !value_is_token(v, auto_submitted_no))
-		return "auto-submitted";
+		MACHINE(guard_content_kind(view, FRONTDESK_MACHINE_AUTO_REPLY),
+			"auto-submitted");
 	array_foreach(&view->headers, h) {
 		if (strncasecmp(h->name, "List-", 5) == 0)
-			return "list-header";
+			MACHINE(FRONTDESK_MACHINE_LIST, "list-header");
 		if (strcasecmp(h->name, "X-Auto-Response-Suppress") == 0 &&
 		    guard_suppress_flags(h->value))
-			return "auto-response-suppress";
+			MACHINE(guard_content_kind(view,
+				FRONTDESK_MACHINE_AUTO_REPLY),
+				"auto-response-suppress");
 		if ((strcasecmp(h->name, "Precedence") == 0 ||
 		     strcasecmp(h->name, "X-Precedence") == 0) &&
 		    value_is_token(h->value, list_precedence))
-			return "precedence";
+			MACHINE(guard_content_kind(view, FRONTDESK_MACHINE_LIST),
+				"precedence");
 		if (strcasecmp(h->name, "X-Ricevuta") == 0 ||
 		    strcasecmp(h->name, "X-Trasporto") == 0)
-			return "pec-receipt";
+			MACHINE(FRONTDESK_MACHINE_PEC, "pec-receipt");
 		if (strcasecmp(h->name, "X-AMAZON-MAIL-RELAY-TYPE") == 0 &&
 		    strncasecmp(t_str_trim(h->value, " "), "notification",
 				12) == 0)
-			return "autoreply-header";
+			MACHINE(FRONTDESK_MACHINE_NOTIFICATION,
+				"autoreply-header");
 		for (name = autoreply_headers; *name != NULL; name++) {
 			if (strcasecmp(h->name, *name) == 0)
-				return "autoreply-header";
+				MACHINE(FRONTDESK_MACHINE_AUTO_REPLY,
+					"autoreply-header");
 		}
 	}
 	if (strcmp(view->content_type, "multipart/report") == 0 ||
 	    strcmp(view->content_type, "message/delivery-status") == 0 ||
 	    strcmp(view->content_type, "message/disposition-notification") == 0 ||
 	    view->report_part)
-		return "report";
+		MACHINE(guard_content_kind(view, FRONTDESK_MACHINE_REPORT),
+			"report");
 	if (guard_system_sender(set, sender) ||
 	    (*view->from_addr != '\0' &&
 	     guard_system_sender(set, view->from_addr)))
-		return "system-sender";
+		MACHINE(guard_content_kind(view,
+					   FRONTDESK_MACHINE_NOTIFICATION),
+			"system-sender");
 	if (guard_spam(set, view))
 		return "spam";
 	if (guard_dmarc_fail(set, view))
@@ -484,25 +410,36 @@ guard_reason(const struct frontdesk_guard_settings *set,
 	   one: say nothing rather than answer what we could not read. */
 	if (view->headers_truncated)
 		return "headers-truncated";
-	if (guard_auto_subject(view->subject))
-		return "auto-reply-subject";
-	if (guard_dsn_body(view))
-		return "bounce-body";
+	kind = frontdesk_machine_recognize(view, &reason);
+	if (kind != FRONTDESK_MACHINE_NONE)
+		MACHINE(kind, reason);
 	if (set->check_recipient && !guard_addressed_to_us(set, view))
 		return "not-addressed-to-us";
 	return NULL;
+#undef MACHINE
+}
+
+void frontdesk_guard_verdict(const struct frontdesk_guard_settings *set,
+			     const struct frontdesk_view *view,
+			     struct frontdesk_guard_verdict *verdict_r)
+{
+	const char *reason;
+
+	i_zero(verdict_r);
+	T_BEGIN {
+		reason = guard_reason(set, view, &verdict_r->machine);
+	} T_END;
+	/* reasons are static strings */
+	verdict_r->reason = reason == NULL ? "ok" : reason;
 }
 
 bool frontdesk_guard_check(const struct frontdesk_guard_settings *set,
 			   const struct frontdesk_view *view,
 			   const char **reason_r)
 {
-	const char *reason;
+	struct frontdesk_guard_verdict verdict;
 
-	T_BEGIN {
-		reason = guard_reason(set, view);
-	} T_END;
-	/* reasons are static strings */
-	*reason_r = reason == NULL ? "ok" : reason;
-	return reason == NULL;
+	frontdesk_guard_verdict(set, view, &verdict);
+	*reason_r = verdict.reason;
+	return strcmp(verdict.reason, "ok") == 0;
 }

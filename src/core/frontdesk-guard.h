@@ -2,6 +2,7 @@
 #define FRONTDESK_GUARD_H
 
 #include "array.h"
+#include "frontdesk-machine.h"
 
 struct frontdesk_view;
 
@@ -40,6 +41,19 @@ struct frontdesk_guard_settings {
    lowercase, SRS0/SRS1 (any separator), BATV (prvs=, msprvs1=) and
    Barracuda (btv1==) undone, +detail removed. */
 const char *frontdesk_address_canonical(const char *address);
+
+struct frontdesk_guard_verdict {
+	/* "ok", or why no acknowledgment may be sent: a short static token
+	   ("null-sender", "auto-submitted", ...) for logs and headers */
+	const char *reason;
+	/* NONE unless the message is machine mail: then what kind */
+	enum frontdesk_machine_kind machine;
+};
+
+/* The guard's whole verdict on one message. */
+void frontdesk_guard_verdict(const struct frontdesk_guard_settings *set,
+			     const struct frontdesk_view *view,
+			     struct frontdesk_guard_verdict *verdict_r);
 
 /* Returns TRUE if an acknowledgment may be sent. reason_r is a short token
    ("null-sender", "auto-submitted", ... or "ok") for logs and headers. */

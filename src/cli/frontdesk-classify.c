@@ -3,11 +3,11 @@
    the same plugin { } settings read from dovecot.conf. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "array.h"
 #include "str.h"
 #include "istream.h"
 #include "ostream.h"
-#include "json-parser.h"
 #include "unichar.h"
 #include "frontdesk-view.h"
 #include "frontdesk-model.h"
@@ -293,43 +293,38 @@ static void classify_path(struct cli *cli, const char *path, unsigned int depth)
 	i_stream_unref(&input);
 }
 
+struct jsonl_record {
+	const char *id, *subject, *body, *lang;
+};
+
+static void jsonl_member(const char *key, const char *value, void *context)
+{
+	struct jsonl_record *rec = context;
+
+	value = t_strdup(value);
+	if (strcmp(key, "id") == 0)
+		rec->id = value;
+	else if (strcmp(key, "subject") == 0)
+		rec->subject = value;
+	else if (strcmp(key, "body") == 0)
+		rec->body = value;
+	else if (strcmp(key, "lang") == 0)
+		rec->lang = value;
+}
+
 static int jsonl_parse(const char *line, const char **id_r,
 		       const char **subject_r, const char **body_r,
 		       const char **lang_r, const char **error_r)
 {
-	struct istream *input;
-	struct json_parser *parser;
-	enum json_type type;
-	const char *key = NULL, *value;
+	struct jsonl_record rec;
 	int ret;
 
-	*id_r = *subject_r = *body_r = *lang_r = NULL;
-	input = i_stream_create_from_data(line, strlen(line));
-	parser = json_parser_init(input);
-	while ((ret = json_parse_next(parser, &type, &value)) > 0) {
-		if (type == JSON_TYPE_OBJECT_KEY) {
-			key = t_strdup(value);
-			continue;
-		}
-		if (type == JSON_TYPE_OBJECT || type == JSON_TYPE_ARRAY) {
-			json_parse_skip(parser);
-			continue;
-		}
-		if (key == NULL)
-			continue;
-		value = t_strdup(value);
-		if (strcmp(key, "id") == 0)
-			*id_r = value;
-		else if (strcmp(key, "subject") == 0)
-			*subject_r = value;
-		else if (strcmp(key, "body") == 0)
-			*body_r = value;
-		else if (strcmp(key, "lang") == 0)
-			*lang_r = value;
-		key = NULL;
-	}
-	ret = json_parser_deinit(&parser, error_r);
-	i_stream_unref(&input);
+	i_zero(&rec);
+	ret = frontdesk_json_read_object(line, jsonl_member, &rec, error_r);
+	*id_r = rec.id;
+	*subject_r = rec.subject;
+	*body_r = rec.body;
+	*lang_r = rec.lang;
 	if (ret == 0 && *id_r == NULL) {
 		*error_r = "missing \"id\"";
 		ret = -1;
@@ -403,7 +398,7 @@ static int cli_main(int argc, char *argv[])
 		} else if ((strcmp(arg, "-c") == 0 ||
 			    strcmp(arg, "--config") == 0) && i + 1 < argc) {
 			config_path = argv[++i];
-		} else if (str_begins(arg, "--config=")) {
+		} else if (str_begins_with(arg, "--config=")) {
 			config_path = arg + 9;
 		} else if (strcmp(arg, "-o") == 0 && i + 1 < argc) {
 			array_push_back(&overrides, (const char **)&argv[++i]);

@@ -1,9 +1,11 @@
-/* A reader for the plugin { } block of dovecot.conf, so frontdesk-classify
+/* A reader for the plugin { } block of dovecot.conf (Dovecot 2.3; on 2.4 the
+   top-level frontdesk_* keys), so frontdesk-classify
    decides with exactly the settings the plugin would use. Only what the
    plugin reads is understood: sections, key = value, quotes, comments and
    !include; anything else is skipped. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "array.h"
 #include "str.h"
 #include "istream.h"
@@ -125,10 +127,13 @@ static int config_include(struct config_parse *ctx, const char *dir,
 	return ret;
 }
 
-static bool config_in_plugin(struct config_parse *ctx)
+static bool config_in_plugin(struct config_parse *ctx, const char *line)
 {
-	/* top-level plugin { } only: protocol-specific blocks are for
-	   protocol-specific overrides the tool does not impersonate */
+	/* Dovecot 2.4: frontdesk_* keys at the top level */
+	if (array_count(&ctx->sections) == 0)
+		return str_begins_with(t_str_trim(line, " \t"), "frontdesk_");
+	/* Dovecot 2.3: top-level plugin { } only: protocol-specific blocks
+	   are for protocol-specific overrides the tool does not impersonate */
 	return array_count(&ctx->sections) == 1 &&
 		strcmp(array_idx_elem(&ctx->sections, 0), "plugin") == 0;
 }
@@ -162,10 +167,10 @@ static int config_read_file(struct config_parse *ctx, const char *path,
 		line = t_str_trim(config_strip_comment(line), " \t\r");
 		if (*line == '\0')
 			continue;
-		if (str_begins(line, "!include_try ")) {
+		if (str_begins_with(line, "!include_try ")) {
 			ret = config_include(ctx, dir,
 				t_str_trim(line + 13, " \t"), FALSE, error_r);
-		} else if (str_begins(line, "!include ")) {
+		} else if (str_begins_with(line, "!include ")) {
 			ret = config_include(ctx, dir,
 				t_str_trim(line + 9, " \t"), TRUE, error_r);
 		} else if (line[strlen(line)-1] == '{') {
@@ -184,7 +189,7 @@ static int config_read_file(struct config_parse *ctx, const char *path,
 				array_pop_back(&ctx->sections);
 			}
 		} else if ((p = strchr(line, '=')) != NULL &&
-			   config_in_plugin(ctx)) {
+			   config_in_plugin(ctx, line)) {
 			const char *key = t_str_trim(t_strdup_until(line, p),
 						     " \t");
 			const char *value = t_str_trim(p + 1, " \t");

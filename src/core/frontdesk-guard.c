@@ -6,6 +6,7 @@
    courtesy, a wrong one can start a mail loop or feed backscatter. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "array.h"
 #include "str.h"
 #include "strfuncs.h"
@@ -53,7 +54,7 @@ static bool srs_sep(char c)
 
 static bool address_is_srs(const char *local)
 {
-	return (str_begins(local, "srs0") || str_begins(local, "srs1")) &&
+	return (str_begins_with(local, "srs0") || str_begins_with(local, "srs1")) &&
 		srs_sep(local[4]);
 }
 
@@ -62,14 +63,14 @@ static bool address_undo_srs(const char **local, const char **domain)
 	const char *l = *local, *p;
 	const char *const *parts;
 
-	if (str_begins(l, "srs1") && srs_sep(l[4])) {
+	if (str_begins_with(l, "srs1") && srs_sep(l[4])) {
 		/* skip the hash, then the first forwarder */
 		if ((p = strchr(l + 5, '=')) == NULL ||
 		    (p = strchr(p + 1, '=')) == NULL || !srs_sep(p[1]))
 			return FALSE;
 		l = t_strconcat("srs0", p + 1, NULL);
 	}
-	if (!str_begins(l, "srs0") || !srs_sep(l[4]))
+	if (!str_begins_with(l, "srs0") || !srs_sep(l[4]))
 		return FALSE;
 	/* hash, timestamp, domain, local (which may hold '=') */
 	parts = t_strsplit(l + 5, "=");
@@ -87,16 +88,16 @@ static bool address_undo_batv(const char **local)
 {
 	const char *l = *local, *p;
 
-	if (str_begins(l, "btv1==")) {
+	if (str_begins_with(l, "btv1==")) {
 		p = strstr(l + 6, "==");
 		if (p == NULL || p == l + 6 || p[2] == '\0')
 			return FALSE;
 		*local = p + 2;
 		return TRUE;
 	}
-	if (str_begins(l, "prvs="))
+	if (str_begins_with(l, "prvs="))
 		l += 5;
-	else if (str_begins(l, "msprvs1="))
+	else if (str_begins_with(l, "msprvs1="))
 		l += 8;
 	else
 		return FALSE;
@@ -165,10 +166,10 @@ static bool guard_system_sender(const struct frontdesk_guard_settings *set,
 	bool ret = FALSE;
 
 	if (str_array_find(system_localparts, local) ||
-	    strstr(local, "-request") != NULL || str_begins(local, "owner-") ||
-	    str_begins(local, "bounce-") || str_begins(local, "bounces-") ||
-	    str_begins(local, "bounce+") || str_begins(local, "bounces+") ||
-	    str_begins(local, "mailer-daemon") ||
+	    strstr(local, "-request") != NULL || str_begins_with(local, "owner-") ||
+	    str_begins_with(local, "bounce-") || str_begins_with(local, "bounces-") ||
+	    str_begins_with(local, "bounce+") || str_begins_with(local, "bounces+") ||
+	    str_begins_with(local, "mailer-daemon") ||
 	    strstr(local, "-bounces") != NULL || strstr(local, "noreply") ||
 	    strstr(local, "no-reply") || strstr(local, "no_reply") ||
 	    strstr(local, "donotreply") || strstr(local, "do-not-reply") ||

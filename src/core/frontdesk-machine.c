@@ -5,6 +5,7 @@
    sender only. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "str.h"
 #include "strfuncs.h"
 #include "frontdesk-text.h"
@@ -162,7 +163,7 @@ static enum frontdesk_machine_kind machine_subject(const char *subject)
 	const struct machine_cue *c;
 
 	for (c = subject_prefixes; c->text != NULL; c++) {
-		if (str_begins(lc, c->text))
+		if (str_begins_with(lc, c->text))
 			return c->kind;
 	}
 	for (c = subject_phrases; c->text != NULL; c++) {

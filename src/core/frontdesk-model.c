@@ -4,6 +4,7 @@
    admin's few regex rules, run over the folded text. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "array.h"
 #include "str.h"
 #include "strfuncs.h"
@@ -543,7 +544,7 @@ static int model_read_line(struct frontdesk_model *model, const char *name,
 	line = t_str_trim(rule_strip_comment(line), " \t\r");
 	if (*line == '\0')
 		return 0;
-	if (str_begins(line, "@language")) {
+	if (str_begins_with(line, "@language")) {
 		const char *lang = t_str_trim(line + 9, " \t");
 
 		if (strcmp(lang, "*") != 0 && !need_name_valid(lang)) {
@@ -589,7 +590,7 @@ static int model_read_line(struct frontdesk_model *model, const char *name,
 
 static bool model_line_is_end(const char *line)
 {
-	return str_begins(line, "@end") &&
+	return str_begins_with(line, "@end") &&
 		(line[4] == '\0' || line[4] == ' ' || line[4] == '\t');
 }
 
@@ -605,11 +606,11 @@ static int model_check_end(const char *name, unsigned int linenum,
 	unsigned int count;
 
 	for (; *args != NULL; args++) {
-		if (str_begins(*args, "format="))
+		if (str_begins_with(*args, "format="))
 			format = *args + 7;
-		else if (str_begins(*args, "rules="))
+		else if (str_begins_with(*args, "rules="))
 			rules = *args + 6;
-		else if (str_begins(*args, "sha256="))
+		else if (str_begins_with(*args, "sha256="))
 			sum = *args + 7;
 		else {
 			*error_r = t_strdup_printf("%s:%u: unknown field '%s' "

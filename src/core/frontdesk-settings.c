@@ -3,6 +3,7 @@
    behaviour at delivery time. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "array.h"
 #include "str.h"
 #include "strnum.h"
@@ -129,7 +130,7 @@ static int get_size(struct setting_ctx *ctx, const char *key, uoff_t def,
 		*value_r = def;
 		return 0;
 	}
-	if (settings_get_size(value, &size, &error) < 0) {
+	if (frontdesk_parse_size(value, &size, &error) < 0) {
 		ctx->error = t_strdup_printf("%s: %s", key, error);
 		return -1;
 	}
@@ -309,7 +310,7 @@ static int get_uint(struct setting_ctx *ctx, const char *key, unsigned int def,
 }
 
 /* A duration setting; parse is frontdesk_hours_parse_duration (business
-   time: hours and minutes) or settings_get_time (wall clock: "2d"). */
+   time: hours and minutes) or frontdesk_parse_interval (wall clock: "2d"). */
 static int get_secs(struct setting_ctx *ctx, const char *key, const char *def,
 		    int (*parse)(const char *str, unsigned int *secs_r,
 				 const char **error_r),
@@ -413,14 +414,14 @@ static int parse_ack(struct setting_ctx *ctx, struct frontdesk_settings *set)
 		     FRONTDESK_ACK_DEFAULT_SUBJECT_MAX, 200,
 		     &a->subject_max) < 0 ||
 	    get_secs(ctx, "frontdesk_ack_retry_lifetime", "2d",
-		     settings_get_time, &a->retry_lifetime_secs) < 0 ||
+		     frontdesk_parse_interval, &a->retry_lifetime_secs) < 0 ||
 	    get_secs(ctx, "frontdesk_response_time", "8h",
 		     frontdesk_hours_parse_duration, &a->response_secs) < 0 ||
 	    get_secs(ctx, "frontdesk_response_time_urgent", "2h",
 		     frontdesk_hours_parse_duration,
 		     &a->urgent_response_secs) < 0 ||
 	    get_secs(ctx, "frontdesk_state_timeout", "500ms",
-		     settings_get_time_msecs, &a->state_timeout_msecs) < 0)
+		     frontdesk_parse_interval_msecs, &a->state_timeout_msecs) < 0)
 		return -1;
 	/* a dict needs a few milliseconds per request, a delivery must not
 	   wait on a hung one */

@@ -12,7 +12,7 @@
 #include "smtp-address.h"
 #include "smtp-submit-settings.h"
 #include "mail-user.h"
-#include "mail-storage-settings.h"
+#include "frontdesk-compat-storage.h"
 #include "lda-settings.h"
 #include "mail-deliver.h"
 #include "frontdesk-view.h"
@@ -323,7 +323,6 @@ int frontdesk_ack_queue_write(const struct frontdesk_settings *set,
 {
 	const struct frontdesk_ack_settings *a = &set->ack;
 	const struct smtp_submit_settings *smtp = ctx->smtp_set;
-	const struct mail_storage_settings *storage_set;
 	struct frontdesk_spool_entry entry;
 	const char *spool_dir;
 	time_t now = ioloop_time;
@@ -351,8 +350,7 @@ int frontdesk_ack_queue_write(const struct frontdesk_settings *set,
 	   default (optimized) Dovecot flushes the customer's mail, and an
 	   ack lost to a power cut within the kernel's writeback delay is
 	   not worth a flush per delivery; "always" flushes the ack too */
-	storage_set = mail_user_set_get_storage_set(ctx->rcpt_user);
-	fsync_ack = storage_set->parsed_fsync_mode == FSYNC_MODE_ALWAYS;
+	fsync_ack = frontdesk_user_fsync_always(ctx->rcpt_user);
 	ret = frontdesk_spool_write(spool_dir, &entry, fsync_ack, error_r);
 	if (ret < 0 && errno == ENOENT) {
 		/* first ack of this desk: create the spool and try again */

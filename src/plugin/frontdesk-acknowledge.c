@@ -6,6 +6,7 @@
    no ack. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "array.h"
 #include "str.h"
 #include "buffer.h"
@@ -400,7 +401,7 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 	}
 	else if (ret > 0) {
 		dec->follow_up = TRUE;
-		if (str_begins(record, "front") || str_begins(record, "back"))
+		if (str_begins_with(record, "front") || str_begins_with(record, "back"))
 			dec->ticket_office = p_strdup(pool,
 				t_strcut(record, ' '));
 	}

@@ -5,12 +5,11 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "master-service.h"
-#include "master-service-settings.h"
 #include "mail-user.h"
 #include "mail-storage-hooks.h"
 #include "raw-storage.h"
 #include "frontdesk-settings.h"
+#include "frontdesk-compat-storage.h"
 #include "frontdesk-model.h"
 #include "frontdesk-plugin.h"
 #include "frontdesk-tag.h"
@@ -40,16 +39,12 @@ struct model_cache {
 static struct model_cache model_cache;
 static struct mail_user *frontdesk_raw_user;
 
-static const char *frontdesk_user_getenv(const char *name, void *context)
-{
-	return mail_user_plugin_getenv(context, name);
-}
-
 static void frontdesk_user_deinit(struct mail_user *user)
 {
 	struct frontdesk_user *fuser = FRONTDESK_USER_CONTEXT(user);
 
 	event_unref(&fuser->event);
+	frontdesk_user_settings_deinit(&fuser->user_set);
 	fuser->module_ctx.super.deinit(user);
 }
 
@@ -58,6 +53,7 @@ static void frontdesk_mail_user_created(struct mail_user *user)
 	struct mail_user_vfuncs *v = user->vlast;
 	struct frontdesk_user *fuser;
 	struct frontdesk_settings *set;
+	struct frontdesk_user_settings *user_set;
 	const char *error, *enabled;
 
 	/* internal users (the raw mail user of LMTP and of our own tagged
@@ -65,11 +61,19 @@ static void frontdesk_mail_user_created(struct mail_user *user)
 	if (user->autocreated)
 		return;
 	/* disabled users cost one lookup and see nothing of frontdesk */
-	enabled = mail_user_plugin_getenv(user, "frontdesk_enabled");
-	if (enabled == NULL || *enabled == '\0')
+	if (frontdesk_user_settings_init(user, &user_set, &error) < 0) {
+		e_error(user->event, "frontdesk: Invalid settings, frontdesk "
+			"disabled for this user: %s", error);
 		return;
+	}
+	enabled = frontdesk_user_settings_getenv("frontdesk_enabled", user_set);
+	if (enabled == NULL || *enabled == '\0') {
+		frontdesk_user_settings_deinit(&user_set);
+		return;
+	}
 
 	fuser = p_new(user->pool, struct frontdesk_user, 1);
+	fuser->user_set = user_set;
 	fuser->module_ctx.super = *v;
 	user->vlast = &fuser->module_ctx.super;
 	v->deinit = frontdesk_user_deinit;
@@ -78,8 +82,8 @@ static void frontdesk_mail_user_created(struct mail_user *user)
 	event_set_append_log_prefix(fuser->event, "frontdesk: ");
 	MODULE_CONTEXT_SET(user, frontdesk_user_module, fuser);
 
-	if (frontdesk_settings_parse(user->pool, frontdesk_user_getenv, user,
-				     &set, &error) < 0) {
+	if (frontdesk_settings_parse(user->pool, frontdesk_user_settings_getenv,
+				     user_set, &set, &error) < 0) {
 		e_error(fuser->event, "Invalid setting, frontdesk disabled "
 			"for this user: %s", error);
 		return;
@@ -147,12 +151,8 @@ frontdesk_model_get(const struct frontdesk_settings *set, const char **error_r)
 
 struct mail_user *frontdesk_raw_user_get(struct mail_user *user)
 {
-	if (frontdesk_raw_user == NULL) {
-		void **sets = master_service_settings_get_others(master_service);
-
-		frontdesk_raw_user =
-			raw_storage_create_from_set(user->set_info, sets[0]);
-	}
+	if (frontdesk_raw_user == NULL)
+		frontdesk_raw_user = frontdesk_raw_user_create(user);
 	return frontdesk_raw_user;
 }
 

@@ -10,6 +10,8 @@ struct frontdesk_model;
 struct frontdesk_user {
 	union mail_user_module_context module_ctx;
 	struct event *event;
+	/* where the settings come from (frontdesk-compat-storage.h) */
+	struct frontdesk_user_settings *user_set;
 	/* NULL when frontdesk is disabled for this user or its settings are
 	   invalid: the user then gets plain delivery */
 	const struct frontdesk_settings *set;

@@ -3,6 +3,7 @@
    time per delivery bounded by frontdesk_state_timeout. */
 
 #include "lib.h"
+#include "frontdesk-compat-storage.h"
 #include "str.h"
 #include "hex-binary.h"
 #include "sha2.h"
@@ -21,24 +22,12 @@ const char *frontdesk_state_hash(const char *key)
 	return binary_to_hex(digest, 16);
 }
 
-/* The redis driver waits timeout_msecs for each reply (30 s by default):
-   give it the time of one request unless the admin chose one. Other
-   drivers bring their own timeouts. */
-static const char *state_dict_uri(const char *uri, unsigned int msecs)
-{
-	if (!str_begins(uri, "redis:") || strstr(uri, "timeout_msecs=") != NULL)
-		return uri;
-	return t_strdup_printf("%s%stimeout_msecs=%u", uri,
-			       uri[6] == '\0' ? "" : ":", msecs);
-}
-
 int frontdesk_state_init(const char *dir, const char *dict_uri,
 			 unsigned int timeout_msecs, const char *namespace,
 			 struct event *event, struct frontdesk_state **state_r,
 			 const char **error_r)
 {
 	struct frontdesk_state *state;
-	struct dict_settings dset;
 	const char *error;
 
 	state = i_new(struct frontdesk_state, 1);
@@ -50,11 +39,8 @@ int frontdesk_state_init(const char *dir, const char *dict_uri,
 	state->budget_msecs = timeout_msecs;
 	state->request_msecs = I_MAX(timeout_msecs / 3, 1);
 	if (*dict_uri != '\0') {
-		i_zero(&dset);
-		dset.base_dir = dir;
-		dset.event_parent = event;
-		if (dict_init(state_dict_uri(dict_uri, state->request_msecs),
-			      &dset, &state->dict, &error) < 0) {
+		if (frontdesk_dict_init(dict_uri, dir, state->request_msecs,
+					event, &state->dict, &error) < 0) {
 			*error_r = t_strdup_printf("frontdesk_ack_dict %s: %s",
 						   dict_uri, error);
 			frontdesk_state_deinit(&state);

@@ -3,6 +3,7 @@
    expectation can be checked by hand. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "str.h"
 #include "array.h"
 #include "istream.h"
@@ -161,7 +162,7 @@ static void test_classify_basic(void)
 		test_assert_strcmp(k[1], "technical");
 		test_assert_strcmp(k[2], "urgent");
 		frontdesk_tags_headers(&r, hdr);
-		test_assert(str_begins(str_c(hdr),
+		test_assert(str_begins_with(str_c(hdr),
 			"X-Frontdesk-Need: billing, technical\r\n"
 			"X-Frontdesk-Office: back\r\n"
 			"X-Frontdesk-Score: "));

@@ -4,6 +4,7 @@
    checked by an independent verifier in tests/integration/test_dkim.py. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "str.h"
 #include "strfuncs.h"
 #include "base64.h"
@@ -74,7 +75,7 @@ static const char *sig_tag(const char *sighdr, const char *tag)
 			str_append_c(unfolded, *value);
 	}
 	for (tags = t_strsplit(str_c(unfolded), ";"); *tags != NULL; tags++) {
-		if (str_begins(*tags, tag) && (*tags)[strlen(tag)] == '=')
+		if (str_begins_with(*tags, tag) && (*tags)[strlen(tag)] == '=')
 			return *tags + strlen(tag) + 1;
 	}
 	return NULL;
@@ -221,7 +222,7 @@ static void test_dkim_tags(void)
 			   "ed25519-sha256");
 
 	sighdr = sign(rsa, SIMPLE_MSG, NULL, &error);
-	test_assert(sighdr != NULL && str_begins(sighdr, "DKIM-Signature: "));
+	test_assert(sighdr != NULL && str_begins_with(sighdr, "DKIM-Signature: "));
 	if (sighdr != NULL) {
 		test_assert_strcmp(sig_tag(sighdr, "v"), "1");
 		test_assert_strcmp(sig_tag(sighdr, "a"), "rsa-sha256");
@@ -257,7 +258,7 @@ static bool is_well_folded(const char *hdr)
 	const char *const *lines;
 	unsigned int i;
 
-	if (!str_begins(hdr, "DKIM-Signature:") ||
+	if (!str_begins_with(hdr, "DKIM-Signature:") ||
 	    strlen(hdr) < 2 || strcmp(hdr + strlen(hdr) - 2, "\r\n") != 0)
 		return FALSE;
 	lines = t_strsplit(t_strndup(hdr, strlen(hdr) - 2), "\n");

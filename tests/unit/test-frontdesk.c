@@ -11,6 +11,7 @@ int main(void)
 		test_view,
 		test_model,
 		test_settings,
+		test_settings_registered,
 		test_classify,
 		test_guard,
 		test_ack,

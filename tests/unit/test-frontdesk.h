@@ -8,6 +8,7 @@ void test_text(void);
 void test_model(void);
 void test_classify(void);
 void test_settings(void);
+void test_settings_registered(void);
 void test_guard(void);
 void test_ack(void);
 void test_hours(void);

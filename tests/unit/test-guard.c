@@ -3,6 +3,7 @@
    controls that must be acknowledged. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "str.h"
 #include "array.h"
 #include "istream.h"
@@ -384,17 +385,17 @@ static void test_guard_settings_errors(void)
 	cur_env = bad_regex;
 	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
 					     NULL, &set, &error) < 0);
-	test_assert(str_begins(error, "frontdesk_ack_ignore_senders: "));
+	test_assert(str_begins_with(error, "frontdesk_ack_ignore_senders: "));
 	cur_env = regex_bomb;
 	error = "";
 	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
 					     NULL, &set, &error) < 0);
-	test_assert(str_begins(error, "frontdesk_ack_ignore_senders: ") &&
+	test_assert(str_begins_with(error, "frontdesk_ack_ignore_senders: ") &&
 		    strstr(error, "regex repeats a repetition") != NULL);
 	cur_env = bad_address;
 	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
 					     NULL, &set, &error) < 0);
-	test_assert(str_begins(error, "frontdesk_addresses: 'support'"));
+	test_assert(str_begins_with(error, "frontdesk_addresses: 'support'"));
 	cur_env = guard_env;
 	test_end();
 }

@@ -4,6 +4,7 @@
    under test; the offsets were taken from the tz database (date(1)). */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "str.h"
 #include "utc-mktime.h"
 #include "test-frontdesk.h"
@@ -485,7 +486,7 @@ static void test_hours_parse_errors(void)
 				NULL, i);
 		/* and it says which setting */
 		test_assert_idx(error != NULL &&
-			str_begins(error,
+			str_begins_with(error,
 				   *parse_error_tests[i].tz != '\0' ?
 				   "time zone: " :
 				   *parse_error_tests[i].holidays != '\0' ?

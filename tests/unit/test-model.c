@@ -1,6 +1,7 @@
 /* Tests for frontdesk-model: rule syntax, errors with file:line, matching. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "str.h"
 #include "array.h"
 #include "istream.h"
@@ -203,7 +204,7 @@ static void test_model_regex_bounds(void)
 		test_assert_idx(frontdesk_model_add_string(model, "rules.txt",
 			t_strdup_printf("sales 1 modem\norders 2 /%s/\n",
 					bad[i].regex), &error) < 0, i);
-		test_assert_idx(str_begins(error, t_strconcat(
+		test_assert_idx(str_begins_with(error, t_strconcat(
 			"rules.txt:2: ", bad[i].error, NULL)), i);
 		test_assert_idx(frontdesk_model_rule_count(model) == 0, i);
 		frontdesk_model_deinit(&model);
@@ -214,7 +215,7 @@ static void test_model_regex_bounds(void)
 	error = "";
 	test_assert(frontdesk_model_add_string(model, "t", t_strdup_printf(
 		"orders 2 /%s/\n", str_c(long_regex)), &error) < 0);
-	test_assert(str_begins(error, "t:1: regex longer than 256 bytes"));
+	test_assert(str_begins_with(error, "t:1: regex longer than 256 bytes"));
 	frontdesk_model_deinit(&model);
 	test_end();
 }
@@ -252,7 +253,7 @@ static void test_model_errors(void)
 		model = frontdesk_model_init();
 		test_assert_idx(frontdesk_model_add_string(model, "t",
 			tests[i].text, &error) < 0, i);
-		test_assert_idx(str_begins(error, tests[i].error), i);
+		test_assert_idx(str_begins_with(error, tests[i].error), i);
 		test_assert_idx(frontdesk_model_rule_count(model) == 0, i);
 		frontdesk_model_deinit(&model);
 	}
@@ -352,7 +353,7 @@ static void test_model_integrity(void)
 	/* empty */
 	test_assert(model_load_text("", 0, TRUE, &rules, &error) < 0);
 	test_assert(rules == 0);
-	test_assert(str_begins(error, model_test_path));
+	test_assert(str_begins_with(error, model_test_path));
 	test_assert(strstr(error, "empty") != NULL);
 
 	/* cut anywhere: mid-line, and at a line end */
@@ -360,7 +361,7 @@ static void test_model_integrity(void)
 		test_assert_idx(model_load_text(shipped, cut, TRUE, &rules,
 						&error) < 0, cut);
 		test_assert_idx(rules == 0, cut);
-		test_assert_idx(str_begins(error, model_test_path), cut);
+		test_assert_idx(str_begins_with(error, model_test_path), cut);
 	}
 	end = strstr(shipped, "\n@end ");
 	test_assert(end != NULL);

@@ -2,6 +2,7 @@
    messages that name the setting, and reading plugin { } from a file. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "str.h"
 #include "array.h"
 #include "test-frontdesk.h"
@@ -118,7 +119,7 @@ static void test_settings_errors(void)
 	test_begin("settings errors name the setting");
 	for (i = 0; i < N_ELEMENTS(tests); i++) {
 		test_assert_idx(parse(tests[i].env, &set, &error) < 0, i);
-		test_assert_idx(str_begins(error, tests[i].error), i);
+		test_assert_idx(str_begins_with(error, tests[i].error), i);
 	}
 	test_end();
 

@@ -1,0 +1,59 @@
+#ifndef FRONTDESK_SETTING_KEYS_H
+#define FRONTDESK_SETTING_KEYS_H
+
+/* Every frontdesk_* setting, without the prefix: one line per key, in any
+   order. On Dovecot 2.4 this list is what the config process registers
+   (modules/settings/frontdesk-settings-module.c: doveconf shows the keys, a
+   misspelt key is a config error); on 2.3 it is documentation. A new key
+   read by frontdesk_settings_parse() goes here too, or the unit test
+   test_settings_keys fails. All keys are strings: the core validates the
+   values and names the key in its error. */
+#define FRONTDESK_SETTING_KEYS(X) \
+	X(ack) \
+	X(ack_check_recipient) \
+	X(ack_dict) \
+	X(ack_from) \
+	X(ack_from_name) \
+	X(ack_global_limit) \
+	X(ack_ignore_senders) \
+	X(ack_message_id_domain) \
+	X(ack_retry_lifetime) \
+	X(ack_return_path) \
+	X(ack_sender_limit) \
+	X(ack_spam_headers) \
+	X(ack_subject_max) \
+	X(add_headers) \
+	X(addresses) \
+	X(business_hours) \
+	X(company) \
+	X(default_language) \
+	X(dkim_domain) \
+	X(dkim_key) \
+	X(dkim_selector) \
+	X(enabled) \
+	X(folder_back) \
+	X(folder_front) \
+	X(holidays) \
+	X(keyword_prefix) \
+	X(max_body_size) \
+	X(max_headers) \
+	X(max_message_size) \
+	X(min_score) \
+	X(model) \
+	X(needs) \
+	X(response_time) \
+	X(response_time_urgent) \
+	X(rules) \
+	X(sender_path) \
+	X(state_dir) \
+	X(state_timeout) \
+	X(templates) \
+	X(ticket_prefix) \
+	X(ticket_secret_file) \
+	X(timezone) \
+	X(trusted_authserv_id) \
+	X(unsure_threshold) \
+	X(weights) \
+	/* end */
+
+#endif

@@ -1,0 +1,69 @@
+/* Dovecot 2.3 / 2.4 compatibility for the core: the JSON reader (2.3's
+   json_parser and 2.4's json_istream differ entirely). The rest of the
+   differences are macros in frontdesk-compat.h. */
+
+#include "lib.h"
+#include "istream.h"
+#include "frontdesk-compat.h"
+
+#if FRONTDESK_DOVECOT24
+#  include "json-istream.h"
+#else
+#  include "json-parser.h"
+#endif
+
+#if FRONTDESK_DOVECOT24
+int frontdesk_json_read_object(const char *text,
+			       frontdesk_json_member_func_t *callback,
+			       void *context, const char **error_r)
+{
+	struct istream *input;
+	struct json_istream *jinput;
+	struct json_node node;
+	int ret;
+
+	input = i_stream_create_from_data(text, strlen(text));
+	jinput = json_istream_create_object(input, NULL, 0);
+	/* read_next() skips nested objects and arrays as a unit */
+	while ((ret = json_istream_read_next(jinput, &node)) > 0) {
+		if (!json_node_is_singular(&node))
+			continue;
+		callback(node.name, json_node_is_null(&node) ? NULL :
+			 json_node_get_str(&node), context);
+	}
+	ret = json_istream_finish(&jinput, error_r);
+	i_stream_unref(&input);
+	return ret > 0 ? 0 : -1;
+}
+#else
+int frontdesk_json_read_object(const char *text,
+			       frontdesk_json_member_func_t *callback,
+			       void *context, const char **error_r)
+{
+	struct istream *input;
+	struct json_parser *parser;
+	enum json_type type;
+	const char *key = NULL, *value;
+	int ret;
+
+	input = i_stream_create_from_data(text, strlen(text));
+	parser = json_parser_init(input);
+	while (json_parse_next(parser, &type, &value) > 0) {
+		if (type == JSON_TYPE_OBJECT_KEY) {
+			key = t_strdup(value);
+			continue;
+		}
+		if (type == JSON_TYPE_OBJECT || type == JSON_TYPE_ARRAY) {
+			json_parse_skip(parser);
+			key = NULL;
+			continue;
+		}
+		if (key != NULL)
+			callback(key, value, context);
+		key = NULL;
+	}
+	ret = json_parser_deinit(&parser, error_r);
+	i_stream_unref(&input);
+	return ret;
+}
+#endif

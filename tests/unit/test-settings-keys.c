@@ -1,0 +1,100 @@
+/* The registered key table (modules/settings/frontdesk-setting-keys.h)
+   against what frontdesk_settings_parse() really reads: on Dovecot 2.4 a
+   key missing from the table can never be set (the config process rejects
+   it), so a key added to the parser without a line in the table fails here,
+   on either Dovecot line. */
+
+#include "lib.h"
+#include "array.h"
+#include "test-frontdesk.h"
+#include "frontdesk-settings.h"
+#include "frontdesk-setting-keys.h"
+
+#define TABLE_KEY(name) "frontdesk_"#name,
+static const char *const table_keys[] = {
+	FRONTDESK_SETTING_KEYS(TABLE_KEY)
+};
+
+struct recorder {
+	ARRAY_TYPE(const_string) read;
+	const char *const *env;
+};
+
+static const char *recording_getenv(const char *name, void *context)
+{
+	struct recorder *rec = context;
+	const char *const *p;
+	size_t len = strlen(name);
+
+	if (!array_lsearch(&rec->read, &name, i_strcmp_p))
+		array_push_back(&rec->read, &name);
+	for (p = rec->env; *p != NULL; p++) {
+		if (strncmp(*p, name, len) == 0 && (*p)[len] == '=')
+			return *p + len + 1;
+	}
+	return NULL;
+}
+
+static bool in_table(const char *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(table_keys); i++) {
+		if (strcmp(table_keys[i], key) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void test_settings_keys(void)
+{
+	/* the defaults, then everything switched on, so that keys read
+	   only in a branch are read too */
+	static const char *const env_defaults[] = { NULL };
+	static const char *const env_on[] = {
+		"frontdesk_enabled=yes", "frontdesk_ack=yes",
+		"frontdesk_addresses=support@example.com",
+		"frontdesk_ack_from=support@example.com",
+		"frontdesk_dkim_key=/nonexistent/key.pem",
+		"frontdesk_dkim_domain=example.com",
+		"frontdesk_dkim_selector=fd",
+		NULL
+	};
+	struct frontdesk_settings *set;
+	struct recorder rec;
+	const char *const *key, *error;
+	unsigned int i;
+
+	test_begin("settings keys: the registered table is what is read");
+	t_array_init(&rec.read, 64);
+	rec.env = env_defaults;
+	test_assert(frontdesk_settings_parse(pool_datastack_create(),
+		recording_getenv, &rec, &set, &error) == 0);
+	rec.env = env_on;
+	(void)frontdesk_settings_parse(pool_datastack_create(),
+		recording_getenv, &rec, &set, &error);
+
+	array_foreach(&rec.read, key) {
+		if (!in_table(*key)) {
+			i_error("%s is read by frontdesk_settings_parse() but "
+				"missing from modules/settings/"
+				"frontdesk-setting-keys.h", *key);
+			test_assert(FALSE);
+		}
+	}
+	for (i = 0; i < N_ELEMENTS(table_keys); i++) {
+		const char *name = table_keys[i];
+
+		if (!array_lsearch(&rec.read, &name, i_strcmp_p)) {
+			i_error("%s is in frontdesk-setting-keys.h but never "
+				"read by frontdesk_settings_parse()", name);
+			test_assert(FALSE);
+		}
+	}
+	test_end();
+}
+
+void test_settings_registered(void)
+{
+	test_settings_keys();
+}

@@ -18,8 +18,7 @@
 
 static const struct setting_define frontdesk_setting_defines[] = {
 	/* frontdesk_state { dict NAME { ... } }: the shared state dict */
-	{ .type = SET_FILTER_NAME, .key = FRONTDESK_STATE_FILTER,
-	  .required_setting = "dict", },
+	{ .type = SET_FILTER_NAME, .key = FRONTDESK_STATE_FILTER, },
 	FRONTDESK_SETTING_KEYS(DEF)
 	SETTING_DEFINE_LIST_END
 };
@@ -37,6 +36,15 @@ const struct setting_parser_info frontdesk_setting_parser_info = {
 	.struct_size = sizeof(struct frontdesk_registered_settings),
 	.pool_offset1 = 1 + offsetof(struct frontdesk_registered_settings, pool),
 };
+
+/* Default config the config process adds: a state dict request may take a
+   third of the default frontdesk_state_timeout (500ms), as on 2.3 where
+   the plugin puts it into the redis URI. An admin's redis_request_timeout
+   inside frontdesk_state { } wins. */
+const char *frontdesk_settings_config_import =
+	FRONTDESK_STATE_FILTER" {\n"
+	"  redis_request_timeout = 166ms\n"
+	"}\n";
 
 /* what the config process looks up in lib95_frontdesk_settings.so */
 const char *frontdesk_settings_version = DOVECOT_ABI_VERSION;

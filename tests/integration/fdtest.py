@@ -1,4 +1,7 @@
-"""fdtest: run a private Dovecot 2.3 instance for frontdesk integration tests.
+"""fdtest: run a private Dovecot instance for frontdesk integration tests.
+
+Dovecot 2.3 (the host) or 2.4 (tests/run-dovecot24, in a Debian 13 chroot):
+the config writer (Dovecot._write_conf) has a variant for each.
 
 Everything lives in a short temp dir under /tmp (unix socket paths must stay
 under 108 bytes), listens on 127.0.0.1 only and is removed again on exit, also
@@ -88,6 +91,100 @@ SIEVE_MODES = {
 # Instances that are still running, so a crashed test run cannot leak one
 # (and so conftest can attach their logs to a failure report).
 LIVE = []
+
+
+def dovecot_version():
+    """(major, minor) of the Dovecot installed here, (2, 3) if unknown."""
+    try:
+        out = subprocess.run([DOVECOT, "--version"], capture_output=True,
+                             text=True, timeout=30).stdout
+        m = re.match(r"(\d+)\.(\d+)", out)
+        if m:
+            return int(m.group(1)), int(m.group(2))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return (2, 3)
+
+
+DOVECOT_24 = dovecot_version() >= (2, 4)
+# Dovecot 2.4 reads frontdesk's keys only through the settings module, from
+# the fixed $moduledir/settings: tests/run-dovecot24 installs the built one
+SETTINGS_MODULE_NAME = "lib95_frontdesk_settings.so"
+SETTINGS_MODULE = os.path.join(os.path.dirname(DEFAULT_MODULE),
+                               SETTINGS_MODULE_NAME)
+SYSTEM_SETTINGS_MODULE = os.path.join(SYSTEM_MODULE_DIR, "settings",
+                                      SETTINGS_MODULE_NAME)
+
+
+def check_settings_module():
+    """2.4: the config process knows frontdesk's keys only when the built
+    settings module is installed (tests/run-dovecot24 does it)."""
+    try:
+        with open(SETTINGS_MODULE, "rb") as f:
+            built = f.read()
+        with open(SYSTEM_SETTINGS_MODULE, "rb") as f:
+            installed = f.read()
+    except OSError as e:
+        raise RuntimeError("Dovecot 2.4 needs %s installed as %s: %s"
+                           % (SETTINGS_MODULE, SYSTEM_SETTINGS_MODULE, e))
+    if built != installed:
+        raise RuntimeError("%s is not the one built in %s: install it again"
+                           % (SYSTEM_SETTINGS_MODULE, SETTINGS_MODULE))
+
+
+def _quote_24(value):
+    value = str(value)
+    if value == "" or re.search(r"[\s#{}\"]", value):
+        return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+    return value
+
+
+def quota_rule_24(rule):
+    """2.3's quota_rule "*:storage=1G" / "*:bytes=100" as 2.4's
+    quota_storage_size."""
+    m = re.match(r"\*:(?:storage|bytes)=(\S+)$", rule)
+    if not m:
+        raise ValueError("quota_rule %r: no 2.4 translation" % rule)
+    value = m.group(1)
+    return value + "B" if value.isdigit() else value
+
+
+def translate_24(key, value):
+    """A 2.3 plugin {} setting (or userdb field) as 2.4 has it: (key, value,
+    config block or None); key None when 2.4 has no such setting.  Only
+    the non-frontdesk settings the tests use are known here."""
+    if key == "quota":
+        driver, _, name = str(value).partition(":")
+        return None, None, 'quota "%s" {\n  quota_driver = %s\n}\n' % (
+            name or "User quota", driver)
+    if key == "quota_vsizes":
+        return "mail_vsize_bg_after_count", "0", None
+    if key == "quota_rule":
+        return "quota_storage_size", quota_rule_24(str(value)), None
+    if key == "frontdesk_ack_dict" and value:
+        # 2.4 dicts are settings blocks; frontdesk's lives in
+        # frontdesk_state { }; the value only switches it on
+        m = re.match(r"redis:host=([^:]+)(?::port=(\d+))?", str(value))
+        if not m:
+            raise ValueError("frontdesk_ack_dict %r: no 2.4 translation"
+                             % value)
+        block = ("frontdesk_state {\n  dict redis {\n"
+                 "    redis_host = %s\n%s  }\n}\n"
+                 % (m.group(1), "    redis_port = %s\n" % m.group(2)
+                    if m.group(2) else ""))
+        return key, "redis", block
+    if isinstance(value, str) and "%" in value:
+        value = vars_24(value)
+    return key, value, None
+
+
+VARS_24 = {"%u": "%{user}", "%n": "%{user|username}", "%d": "%{user|domain}",
+           "%h": "%{home}", "%%": "%%"}
+
+
+def vars_24(value):
+    """2.3's %u/%n/%d/%h variables in a value as 2.4 writes them."""
+    return re.sub(r"%[undh%]", lambda m: VARS_24[m.group(0)], value)
 
 
 def free_port():
@@ -393,6 +490,8 @@ class Dovecot:
             # directory the Dovecot processes cannot enter (mktemp -d is 0700)
             shutil.copy(os.path.abspath(self.module_path),
                         os.path.join(mdir, MODULE_NAME))
+            if DOVECOT_24:
+                check_settings_module()
         self.module_dir = mdir
         self._copy_data_files()
 
@@ -445,6 +544,10 @@ class Dovecot:
                 if k == "password":
                     continue
                 v = str(v)
+                if DOVECOT_24:
+                    k, v, _ = translate_24(k, v)
+                    if k is None:
+                        continue
                 if re.search(r"\s", v):
                     raise ValueError("userdb field %s=%r: no spaces"
                                      % (k, v))
@@ -473,27 +576,20 @@ class Dovecot:
         time.sleep(1.1)
 
     def _write_conf(self):
+        """dovecot.conf for the Dovecot line installed here: one writer, a
+        2.3 and a 2.4 variant of the text (DOVECOT_24).  The options are the
+        same for both; names that changed in 2.4 are translated here and
+        nowhere else (TRANSLATE_24)."""
         plugins = []
         if self.use_sieve:
             plugins.append("sieve")
         if self.frontdesk_loaded:
             plugins.append("frontdesk")
-        settings = {}
-        if self.use_sieve:
-            settings["sieve"] = "file:~/sieve;active=~/.dovecot.sieve"
-            if self.sieve_before:
-                settings["sieve_before"] = self._write_sieve_before()
-        settings.update(self.plugin_settings)
-        plugin_block = "".join("  %s = %s\n" % (k, v)
-                               for k, v in settings.items())
+        sieve_before = self._write_sieve_before() if (
+            self.use_sieve and self.sieve_before) else None
         sink_port = getattr(self.sink, "port", self.sink)
-        submission = ("submission_host = 127.0.0.1:%d\n" % sink_port
-                      if sink_port else "")
         d = self.dir
-        global_plugins = ("mail_plugins = $mail_plugins %s\n"
-                          % " ".join(self.mail_plugins)
-                          if self.mail_plugins else "")
-        conf = f"""# generated by tests/integration/fdtest.py
+        common = f"""# generated by tests/integration/fdtest.py
 base_dir = {d}/run
 state_dir = {d}/state
 instance_name = fdtest-{self.name}-{os.path.basename(d)}
@@ -501,7 +597,6 @@ log_path = {self.log_path}
 listen = 127.0.0.1
 protocols = imap lmtp
 ssl = no
-disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = dovecot
 default_login_user = dovenull
@@ -509,11 +604,51 @@ first_valid_uid = {self.uid}
 last_valid_uid = {self.uid}
 first_valid_gid = {self.gid}
 last_valid_gid = {self.gid}
-mail_location = maildir:~/Maildir
 mail_plugin_dir = {self.module_dir}
-{global_plugins}hostname = fdtest.example
+hostname = fdtest.example
 postmaster_address = postmaster@example.com
-{submission}
+""" + ("submission_host = 127.0.0.1:%d\n" % sink_port if sink_port else "")
+        # an inet_listener's address is "listen" in 2.4
+        address = "listen" if DOVECOT_24 else "address"
+        services = f"""service lmtp {{
+  inet_listener lmtp {{
+    {address} = 127.0.0.1
+    port = {self.lmtp_port}
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    {address} = 127.0.0.1
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+"""
+        if DOVECOT_24:
+            conf = self._conf_24(common, services, plugins, sieve_before)
+        else:
+            conf = self._conf_23(common, services, plugins, sieve_before)
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        os.chmod(self.conf, 0o644)
+
+    def _conf_23(self, common, services, plugins, sieve_before):
+        settings = {}
+        if self.use_sieve:
+            settings["sieve"] = "file:~/sieve;active=~/.dovecot.sieve"
+            if sieve_before:
+                settings["sieve_before"] = sieve_before
+        settings.update(self.plugin_settings)
+        plugin_block = "".join("  %s = %s\n" % (k, v)
+                               for k, v in settings.items())
+        global_plugins = ("mail_plugins = $mail_plugins %s\n"
+                          % " ".join(self.mail_plugins)
+                          if self.mail_plugins else "")
+        return common + f"""disable_plaintext_auth = no
+mail_location = maildir:~/Maildir
+{global_plugins}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.users_file}
@@ -522,22 +657,7 @@ userdb {{
   driver = passwd-file
   args = username_format=%u {self.users_file}
 }}
-service lmtp {{
-  inet_listener lmtp {{
-    address = 127.0.0.1
-    port = {self.lmtp_port}
-  }}
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {self.imap_port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-protocol lmtp {{
+{services}protocol lmtp {{
   mail_plugins = $mail_plugins {" ".join(plugins)}
 }}
 protocol lda {{
@@ -547,9 +667,65 @@ plugin {{
 {plugin_block}}}
 {self.extra_conf}
 """
-        with open(self.conf, "w") as f:
-            f.write(conf)
-        os.chmod(self.conf, 0o644)
+
+    def _conf_24(self, common, services, plugins, sieve_before):
+        """Dovecot 2.4: versioned config, mail_driver/mail_path, plugin
+        settings at the top level (frontdesk's are registered by
+        lib95_frontdesk_settings.so), mail_plugins as a boolean list,
+        Sieve scripts as sieve_script {} blocks, passwd-file paths as
+        settings."""
+        settings = {}
+        blocks = []
+        for k, v in self.plugin_settings.items():
+            k, v, block = translate_24(k, v)
+            if block:
+                blocks.append(block)
+            if k:
+                settings[k] = v
+        top = "".join("%s = %s\n" % (k, _quote_24(v))
+                      for k, v in settings.items())
+        sieve = ""
+        if self.use_sieve:
+            sieve = """sieve_script personal {
+  driver = file
+  path = ~/sieve
+  active_path = ~/.dovecot.sieve
+}
+"""
+            if sieve_before:
+                sieve += """sieve_script before {
+  type = before
+  driver = file
+  path = %s
+}
+""" % sieve_before
+
+        def boolean_list(names):
+            return "".join("  %s = yes\n" % n for n in names)
+        global_plugins = ("mail_plugins {\n%s}\n"
+                          % boolean_list(self.mail_plugins)
+                          if self.mail_plugins else "")
+        return f"""dovecot_config_version = 2.4.1
+dovecot_storage_version = 2.4.1
+""" + common + f"""auth_allow_cleartext = yes
+mail_driver = maildir
+mail_path = ~/Maildir
+{global_plugins}passdb passwd-file {{
+  passwd_file_path = {self.users_file}
+}}
+userdb passwd-file {{
+  passwd_file_path = {self.users_file}
+}}
+{services}protocol lmtp {{
+  mail_plugins {{
+{boolean_list(plugins)}  }}
+}}
+protocol lda {{
+  mail_plugins {{
+{boolean_list(plugins)}  }}
+}}
+{sieve}{"".join(blocks)}{top}{self.extra_conf}
+"""
 
     def _write_sieve_before(self):
         """The global script, in a directory the mail user may write (so

@@ -8,6 +8,11 @@
    read by frontdesk_settings_parse() goes here too, or the unit test
    test_settings_keys fails. All keys are strings: the core validates the
    values and names the key in its error. */
+/* The named filter (settings block) that holds the state dict on 2.4. No key
+   may start with it and "_": 2.4 reads "frontdesk_dict_x = v" as x inside
+   frontdesk_dict { } (test_settings_keys checks). */
+#define FRONTDESK_DICT_FILTER "frontdesk_dict"
+
 #define FRONTDESK_SETTING_KEYS(X) \
 	X(ack) \
 	X(ack_check_recipient) \

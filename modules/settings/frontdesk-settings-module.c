@@ -17,7 +17,7 @@
 				  struct frontdesk_registered_settings),
 
 static const struct setting_define frontdesk_setting_defines[] = {
-	/* frontdesk_state { dict NAME { ... } }: the shared state dict */
+	/* frontdesk_dict { dict NAME { ... } }: the shared state dict */
 	{ .type = SET_FILTER_NAME, .key = FRONTDESK_STATE_FILTER, },
 	FRONTDESK_SETTING_KEYS(DEF)
 	SETTING_DEFINE_LIST_END
@@ -40,7 +40,7 @@ const struct setting_parser_info frontdesk_setting_parser_info = {
 /* Default config the config process adds: a state dict request may take a
    third of the default frontdesk_state_timeout (500ms), as on 2.3 where
    the plugin puts it into the redis URI. An admin's redis_request_timeout
-   inside frontdesk_state { } wins. */
+   inside frontdesk_dict { } wins. */
 const char *frontdesk_settings_config_import =
 	FRONTDESK_STATE_FILTER" {\n"
 	"  redis_request_timeout = 166ms\n"

@@ -14,7 +14,7 @@ struct frontdesk_registered_settings {
 };
 
 /* the filter whose dict {} frontdesk_ack_dict uses on 2.4 */
-#define FRONTDESK_STATE_FILTER "frontdesk_state"
+#define FRONTDESK_STATE_FILTER FRONTDESK_DICT_FILTER
 
 extern const struct setting_parser_info frontdesk_setting_parser_info;
 

@@ -36,7 +36,7 @@ bool frontdesk_user_fsync_always(struct mail_user *user);
 /* The shared-state dict of frontdesk_ack_dict. 2.3: the value is a dict URI
    ("redis:host=..."), request_msecs is passed to redis as timeout_msecs;
    2.4: any non-empty value means the dict {} configured inside
-   frontdesk_state { } (redis_request_timeout there). */
+   frontdesk_dict { } (redis_request_timeout there). */
 int frontdesk_dict_init(const char *uri, const char *base_dir,
 			unsigned int request_msecs, struct event *event,
 			struct dict **dict_r, const char **error_r);

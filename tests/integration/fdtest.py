@@ -155,20 +155,23 @@ def translate_24(key, value):
     the non-frontdesk settings the tests use are known here."""
     if key == "quota":
         driver, _, name = str(value).partition(":")
-        return None, None, 'quota "%s" {\n  quota_driver = %s\n}\n' % (
-            name or "User quota", driver)
+        # 2.3's grace is 10% of the limit, 2.4's 10M past it: a test's
+        # limit of 100 bytes must refuse the first mail on both
+        return None, None, ('quota "%s" {\n  quota_driver = %s\n'
+                            '  quota_storage_grace = 0\n}\n'
+                            % (name or "User quota", driver))
     if key == "quota_vsizes":
         return "mail_vsize_bg_after_count", "0", None
     if key == "quota_rule":
         return "quota_storage_size", quota_rule_24(str(value)), None
     if key == "frontdesk_ack_dict" and value:
         # 2.4 dicts are settings blocks; frontdesk's lives in
-        # frontdesk_state { }; the value only switches it on
+        # frontdesk_dict { }; the value only switches it on
         m = re.match(r"redis:host=([^:]+)(?::port=(\d+))?", str(value))
         if not m:
             raise ValueError("frontdesk_ack_dict %r: no 2.4 translation"
                              % value)
-        block = ("frontdesk_state {\n  dict redis {\n"
+        block = ("frontdesk_dict {\n  dict redis {\n"
                  "    redis_host = %s\n%s  }\n}\n"
                  % (m.group(1), "    redis_port = %s\n" % m.group(2)
                     if m.group(2) else ""))

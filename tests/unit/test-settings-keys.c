@@ -6,6 +6,7 @@
 
 #include "lib.h"
 #include "array.h"
+#include "frontdesk-compat.h"
 #include "test-frontdesk.h"
 #include "frontdesk-settings.h"
 #include "frontdesk-setting-keys.h"
@@ -84,6 +85,13 @@ static void test_settings_keys(void)
 	}
 	for (i = 0; i < N_ELEMENTS(table_keys); i++) {
 		const char *name = table_keys[i];
+
+		if (str_begins_with(name, FRONTDESK_DICT_FILTER"_")) {
+			i_error("%s starts with the filter name "
+				FRONTDESK_DICT_FILTER": Dovecot 2.4 would read "
+				"it as a setting inside that filter", name);
+			test_assert(FALSE);
+		}
 
 		if (!array_lsearch(&rec.read, &name, i_strcmp_p)) {
 			i_error("%s is in frontdesk-setting-keys.h but never "

@@ -22,12 +22,17 @@ CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 CORE := $(patsubst $(TOP)/src/core/frontdesk-%.c,%,\
 	$(wildcard $(TOP)/src/core/frontdesk-*.c))
 CORE_SRC := $(CORE:%=$(TOP)/src/core/frontdesk-%.c)
-CORE_H := $(wildcard $(TOP)/src/core/*.h)
+CORE_H := $(wildcard $(TOP)/src/core/*.h) $(wildcard $(TOP)/src/compat/*.h) \
+	$(wildcard $(TOP)/modules/settings/*.h)
+# the Dovecot 2.3/2.4 compatibility layer the core calls (src/compat)
+CORE += compat
+CORE_SRC += $(TOP)/src/compat/frontdesk-compat.c
 
 # -O1 and frame pointers: readable sanitizer stacks at a usable speed.
 # Every UBSan finding aborts, so libFuzzer and the test runner see it.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 CPPFLAGS := -DHAVE_CONFIG_H $(DC_INCLUDE) -I$(TOP)/src/core \
+	-I$(TOP)/src/compat -I$(TOP)/modules/settings \
 	-DFRONTDESK_MODEL_PATH=\"$(BUILD)/frontdesk.model\" \
 	-DFRONTDESK_WEIGHTS_PATH=\"$(TOP)/model/frontdesk.weights\" \
 	-DFRONTDESK_TEMPLATE_DIR=\"$(TOP)/templates\" \
@@ -49,6 +54,10 @@ $(BUILD)/frontdesk.model: $(wildcard $(TOP)/model/lexicon/*.txt) $(TOP)/model/bu
 	sh $(TOP)/model/build-model $(addprefix $(TOP)/model/lexicon/,it.txt en.txt de.txt fr.txt es.txt pt.txt) > $@.tmp && mv $@.tmp $@
 
 # --- fuzzers: core with coverage (fuzzer-no-link), harness with libFuzzer -----
+$(BUILD)/fuzzobj/frontdesk-compat.o: $(TOP)/src/compat/frontdesk-compat.c $(CORE_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) $(SAN) -fsanitize=fuzzer-no-link $(CPPFLAGS) -c -o $@ $<
+
 $(BUILD)/fuzzobj/%.o: $(TOP)/src/core/%.c $(CORE_H)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS) $(SAN) -fsanitize=fuzzer-no-link $(CPPFLAGS) -c -o $@ $<
@@ -66,6 +75,10 @@ $(BUILD)/fuzz-%: $(BUILD)/fuzzobj/fuzz-%.o $(FUZZ_CORE_OBJ)
 	$(FUZZ_CC) $(SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 # --- sanitizer build of the unit tests and the CLI ----------------------------
+$(BUILD)/san/core/frontdesk-compat.o: $(TOP)/src/compat/frontdesk-compat.c $(CORE_H)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(CFLAGS) $(SAN) $(CPPFLAGS) -c -o $@ $<
+
 $(BUILD)/san/core/%.o: $(TOP)/src/core/%.c $(CORE_H)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(CFLAGS) $(SAN) $(CPPFLAGS) -c -o $@ $<

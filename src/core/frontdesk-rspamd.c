@@ -109,6 +109,60 @@ bool frontdesk_rspamd_has_verdict(const struct frontdesk_guard_settings *set,
 	return FALSE;
 }
 
+/* The end of the header field starting at pos (past its folded lines),
+   or 0 when the data ends before it does. */
+static size_t field_end(const unsigned char *data, size_t size, size_t pos)
+{
+	const unsigned char *nl;
+
+	for (;;) {
+		nl = memchr(data + pos, '\n', size - pos);
+		if (nl == NULL)
+			return 0;
+		pos = nl - data + 1;
+		if (pos >= size)
+			return 0;
+		if (data[pos] != ' ' && data[pos] != '\t')
+			return pos;
+	}
+}
+
+static bool field_is(const unsigned char *data, size_t size, size_t pos,
+		     const char *name)
+{
+	size_t len = strlen(name);
+
+	return size - pos > len && strncasecmp((const char *)data + pos, name,
+					       len) == 0 &&
+		data[pos + len] == ':';
+}
+
+size_t frontdesk_rspamd_skip_local_headers(const unsigned char *data,
+					   size_t size)
+{
+	size_t pos = 0, end;
+
+	if (field_is(data, size, pos, "Return-Path")) {
+		if ((end = field_end(data, size, pos)) == 0)
+			return 0;
+		pos = end;
+	}
+	if (field_is(data, size, pos, "Delivered-To")) {
+		if ((end = field_end(data, size, pos)) == 0)
+			return 0;
+		pos = end;
+	}
+	if (field_is(data, size, pos, "Received")) {
+		if ((end = field_end(data, size, pos)) == 0)
+			return 0;
+		/* only Dovecot's: "by <host> with LMTP id ..." */
+		if (strstr(t_strndup(data + pos, end - pos),
+			   " with LMTP") != NULL)
+			pos = end;
+	}
+	return pos;
+}
+
 static const struct {
 	const char *name;
 	enum frontdesk_rspamd_action action;

@@ -53,6 +53,14 @@ int frontdesk_rspamd_settings_parse(pool_t pool, const char *value,
 bool frontdesk_rspamd_has_verdict(const struct frontdesk_guard_settings *set,
 				  const struct frontdesk_view *view);
 
+/* Where the message as the MTA handed it to Dovecot starts: past the
+   Return-Path:, Delivered-To: and "Received: ... with LMTP" fields LMTP
+   puts on top (rspamd would take the MTA's loopback hop for the sender's
+   address, and count our own trace fields). data is the start of the
+   message; returns 0 when nothing is ours or the fields are cut off. */
+size_t frontdesk_rspamd_skip_local_headers(const unsigned char *data,
+					   size_t size);
+
 /* Parse rspamd's JSON answer to POST /checkv2. Returns 0, or -1 with
    error_r when it is not JSON or has no action. */
 int frontdesk_rspamd_parse_answer(const unsigned char *data, size_t size,

@@ -24,6 +24,8 @@
 
 /* rspamd's answers are a few KB; more is not an answer */
 #define SPAMCHECK_MAX_ANSWER (256*1024)
+/* enough for the fields LMTP puts on top of the message */
+#define SPAMCHECK_PEEK 4096
 
 struct spamcheck {
 	struct ioloop *ioloop;
@@ -128,6 +130,9 @@ static int spamcheck_ask(const struct frontdesk_rspamd_settings *set,
 	struct istream *input, *payload;
 	struct timeout *to;
 	struct spamcheck sc;
+	const unsigned char *data;
+	size_t size, skip;
+	uoff_t total;
 	int ret;
 
 	if (mail_get_stream(ctx->src_mail, NULL, NULL, &input) < 0) {
@@ -159,10 +164,17 @@ static int spamcheck_ask(const struct frontdesk_rspamd_settings *set,
 		t_strconcat(set->url, "/checkv2", NULL),
 		spamcheck_response, &sc);
 	spamcheck_add_envelope(req, ctx);
-	/* a stream of our own over the mail's: the client reads it to the
-	   end, the delivery then reads the mail from the start again */
+	/* a stream of our own over the mail's, as the MTA handed it to us:
+	   the client reads it to the end, the delivery then reads the mail
+	   from the start again */
 	i_stream_seek(input, 0);
-	payload = i_stream_create_limit(input, (uoff_t)-1);
+	(void)i_stream_read_bytes(input, &data, &size, SPAMCHECK_PEEK);
+	skip = frontdesk_rspamd_skip_local_headers(data, size);
+	/* the range's size must be given: the client checks it */
+	if (i_stream_get_size(input, TRUE, &total) > 0 && total >= skip)
+		payload = i_stream_create_range(input, skip, total - skip);
+	else
+		payload = i_stream_create_limit(input, (uoff_t)-1);
 	http_client_request_set_payload(req, payload, FALSE);
 	i_stream_unref(&payload);
 	http_client_request_submit(req);

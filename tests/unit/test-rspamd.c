@@ -227,8 +227,62 @@ static void test_rspamd_has_verdict(void)
 	test_end();
 }
 
+static void test_rspamd_skip_local_headers(void)
+{
+	static const struct {
+		const char *msg;
+		const char *rest;
+	} tests[] = {
+		/* LMTP's three fields */
+		{ "Return-Path: <a@b.example>\r\n"
+		  "Delivered-To: support@example.com\r\n"
+		  "Received: from mx.example.com ([127.0.0.1])\r\n"
+		  "\tby mail.example.com with LMTP\r\n"
+		  "\tid wHZ5OxNgEWs0CAAAg+zDdQ\r\n"
+		  "\t(envelope-from <a@b.example>)\r\n"
+		  "\tfor <support@example.com>; Thu, 03 Dec 2026 12:27:00 +0000\r\n"
+		  "Received: from client.example ([192.0.2.7]) by mx\r\n"
+		  "From: a@b.example\r\n\r\nbody\r\n",
+		  "Received: from client.example ([192.0.2.7]) by mx\r\n" },
+		/* no Delivered-To (lmtp_hdr_delivery_address = none) */
+		{ "Return-Path: <>\r\nReceived: from x\r\n by h with LMTP id 1\r\n"
+		  "From: a@b.example\r\n\r\nbody\r\n",
+		  "From: a@b.example\r\n" },
+		/* no trace field (lmtp_add_received_header = no); bare LF */
+		{ "Return-Path: <a@b.example>\nDelivered-To: s@example.com\n"
+		  "Received: from client ([192.0.2.7]) by mx with ESMTP\n"
+		  "\n",
+		  "Received: from client ([192.0.2.7]) by mx with ESMTP\n" },
+		/* dovecot-lda: the message as it came */
+		{ "From: a@b.example\r\nSubject: hi\r\n\r\nbody\r\n",
+		  "From: a@b.example\r\n" },
+		{ "Received: from x by y with LMTP\r\n\r\nbody",
+		  "\r\nbody" },
+		/* cut off: send everything */
+		{ "Return-Path: <a@b.exa", "Return-Path: <a@b.exa" },
+		{ "Return-Path: <a@b.example>\r\nReceived: from x\r\n"
+		  "\tby h with LMTP", "Return-Path: <a@b.example>" },
+		{ "", "" },
+		{ "Return-Path-Evil: x\r\n\r\n", "Return-Path-Evil: x" },
+	};
+	unsigned int i;
+	size_t skip;
+
+	test_begin("rspamd: the message as the MTA handed it");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		const char *msg = tests[i].msg;
+
+		skip = frontdesk_rspamd_skip_local_headers(
+			(const unsigned char *)msg, strlen(msg));
+		test_assert_idx(skip <= strlen(msg), i);
+		test_assert_idx(str_begins(msg + skip, tests[i].rest), i);
+	}
+	test_end();
+}
+
 void test_rspamd(void)
 {
+	test_rspamd_skip_local_headers();
 	test_rspamd_settings();
 	test_rspamd_settings_in_plugin();
 	test_rspamd_answer();

@@ -485,6 +485,11 @@ int frontdesk_settings_parse(pool_t pool, frontdesk_getenv_func_t *getenv_func,
 		*error_r = ctx.error;
 		return -1;
 	}
+	if (frontdesk_rspamd_settings_parse(pool,
+			get(&ctx, "frontdesk_spam_check", ""),
+			get(&ctx, "frontdesk_spam_check_timeout", NULL),
+			&set->spam_check, error_r) < 0)
+		return -1;
 	set->limits.max_headers = headers;
 	set->model_path = p_strdup(pool, get(&ctx, "frontdesk_model",
 					     FRONTDESK_MODEL_PATH));

@@ -25,6 +25,7 @@
 #include "frontdesk-state.h"
 #include "frontdesk-plugin.h"
 #include "frontdesk-ack-queue.h"
+#include "frontdesk-spamcheck.h"
 #include "frontdesk-acknowledge.h"
 
 #include <fcntl.h>
@@ -411,6 +412,11 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 		/* a reference to the ticket, or a conversation we know */
 		dec->send = FALSE;
 		dec->reason = by_reference ? "follow-up" : "already-acked";
+	}
+	/* only a mail we would answer is worth asking rspamd about */
+	if (dec->send && frontdesk_spamcheck_is_spam(fuser, ctx, view)) {
+		dec->send = FALSE;
+		dec->reason = "spam-rspamd";
 	}
 	if (dec->send && set->ack.mode == FRONTDESK_ACK_SHADOW) {
 		dec->send = ack_commit(env, view, result, ticket, ioloop_time,

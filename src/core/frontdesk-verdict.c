@@ -40,10 +40,14 @@ void frontdesk_verdict_compute(const struct frontdesk_model *model,
 
 const char *frontdesk_verdict_ack_refusal(const struct frontdesk_verdict *v)
 {
+	if (v->guard.machine != FRONTDESK_MACHINE_NONE) {
+		/* "bounce (auto-submitted)": what it is, and what showed it */
+		return t_strdup_printf("%s (%s)",
+			frontdesk_machine_kind_name(v->guard.machine),
+			v->guard.reason);
+	}
 	if (strcmp(v->guard.reason, "ok") != 0)
 		return v->guard.reason;
-	if (v->guard.machine != FRONTDESK_MACHINE_NONE)
-		return frontdesk_machine_kind_name(v->guard.machine);
 	if (v->follow_up)
 		return "follow-up";
 	if (v->set->ack.mode == FRONTDESK_ACK_NO)

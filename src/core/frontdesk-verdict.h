@@ -76,7 +76,8 @@ void frontdesk_verdict_compute(const struct frontdesk_model *model,
 
 /* Why an acknowledgment a script asks for cannot be sent (the guard, a
    follow-up, acks turned off), or NULL when nothing in the verdict
-   forbids it (limits are still checked when the ack is sent). */
+   forbids it (limits are still checked when the ack is sent). Machine
+   mail reads "<kind> (<guard reason>)". Data stack string. */
 const char *frontdesk_verdict_ack_refusal(const struct frontdesk_verdict *v);
 
 /* 1..FRONTDESK_TEMPLATE_NAME_MAX letters, digits, '-' and '_'. */

@@ -37,6 +37,9 @@ void sieve_frontdesk_plugin_unload(struct sieve_instance *svinst ATTR_UNUSED,
 	const struct sieve_extension *ext = context;
 
 	sieve_extension_unregister(ext);
+	/* the model cache of sieve-test and imapsieve (module deinit is not
+	   reached by every tool) */
+	frontdesk_sieve_verdict_deinit();
 }
 
 void sieve_frontdesk_plugin_init(void)

@@ -653,3 +653,94 @@ def test_no_second_classification_when_frontdesk_is_off(dsv, fresh):
     data, msgid = make_message(BILLING[0], BILLING[1], to=user)
     deliver(dsv, user, data, "customer@example.org")
     assert [m.folder for m in dsv.find(user, msgid)] == ["INBOX"]
+
+
+# ---- imapsieve: no delivery plugin in imap, the verdict from core -----------
+
+IMAPSIEVE_SCRIPT = """require ["vnd.frontdesk", "imap4flags", "variables"];
+if frontdesk_need "billing" { addflag "seen-billing"; }
+if frontdesk_machine { addflag "seen-robot"; }
+addflag "lang-${frontdesk.language}";
+frontdesk_ack;
+"""
+
+
+def test_imapsieve_reads_the_verdict_from_core(frontdesk_built):
+    need_module()
+    module, model = frontdesk_built
+    tmp = tempfile.mkdtemp(prefix="fdis", dir="/tmp")
+    try:
+        os.chmod(tmp, 0o755)
+        mods = os.path.join(tmp, "sieve-modules")
+        os.mkdir(mods, 0o755)
+        shutil.copy(SIEVE_MODULE, mods)
+        os.chmod(os.path.join(mods, SIEVE_MODULE_NAME), 0o644)
+        os.symlink("/usr/lib/dovecot/modules/sieve/"
+                   "lib90_sieve_imapsieve_plugin.so",
+                   os.path.join(mods, "lib90_sieve_imapsieve_plugin.so"))
+        script = os.path.join(tmp, "escalate.sieve")
+        with open(script, "w") as f:
+            f.write(IMAPSIEVE_SCRIPT)
+        uid, gid = ensure_mail_user()
+        os.chown(tmp, uid, gid)        # the compiled script goes next to it
+        os.chmod(script, 0o644)
+        settings = {
+            "sieve_plugins": "sieve_imapsieve sieve_frontdesk",
+            "sieve_plugin_dir": mods,
+            "sieve_extensions": "+vnd.frontdesk",
+            "imapsieve_mailbox1_name": "Escalate",
+            "imapsieve_mailbox1_causes": "APPEND COPY",
+            "imapsieve_mailbox1_before": "file:" + script,
+            "frontdesk_model": model,
+            "frontdesk_addresses": SUPPORT,
+        }
+        extra = "protocol imap {\n  mail_plugins = $mail_plugins imap_sieve\n}\n"
+        with Dovecot(module_path=module, load_frontdesk=True,
+                     users={SUPPORT: {"frontdesk_enabled": "yes"}},
+                     plugin_settings=settings, extra_conf=extra,
+                     name="imapsieve") as dc:
+            with dc.imap(SUPPORT) as m:
+                assert m.create("Escalate")[0] == "OK"
+                data, _ = make_message(BILLING_IT[0], BILLING_IT[1])
+                typ, resp = m.append("Escalate", None, None, data)
+                assert typ == "OK", resp
+                typ, resp = m.append("Escalate", None, None,
+                                     bounce_message())
+                assert typ == "OK", resp
+            stored = dc.fetch_all(SUPPORT, "Escalate")
+            kws = [m.keywords for m in stored]
+            assert "seen-billing" in kws[0] and "lang-it" in kws[0], kws
+            assert "seen-robot" not in kws[0], kws
+            assert "seen-robot" in kws[1] and "seen-billing" not in kws[1]
+            assert not dc.log_lines("Error", "frontdesk")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_each_recipient_gets_its_own_verdict(dsv, fresh):
+    """One LMTP transaction, two recipients: the verdict lent to one
+    recipient's script is never the other's."""
+    data, msgid = make_message(BILLING[0], BILLING[1],
+                               to="ticket@example.com, plain@example.com",
+                               from_="Gil <gil@example.org>")
+    res = dsv.deliver_lmtp(["ticket@example.com", "plain@example.com"],
+                           data, mail_from="gil@example.org")
+    assert res.code("ticket@example.com") == 250, res
+    assert res.code("plain@example.com") == 250, res
+    assert [m.folder for m in dsv.find("plain@example.com", msgid)] == \
+        ["INBOX"]
+    folders = [m.folder for m in dsv.find("ticket@example.com", msgid)]
+    assert len(folders) == 1 and re.fullmatch(
+        r"new-FD-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", folders[0]), folders
+
+
+def test_dovecot_lda_lends_the_verdict_too(dsv, fresh):
+    user = "vipdesk@example.com"
+    data, msgid = make_message(BILLING[0], BILLING[1], to=user,
+                               from_="Hal <hal@vip.example.net>")
+    p = dsv.deliver_lda(user, data, mail_from="hal@vip.example.net")
+    assert p.returncode == 0, p.stderr
+    stored = dsv.find(user, msgid)
+    assert [m.folder for m in stored] == ["BackOffice"]
+    assert "\\Flagged" in stored[0].flags
+    assert sent_to(fresh, "hal@vip.example.net", count=0) == []

@@ -23,37 +23,67 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* A secret file is small; see FRONTDESK_TICKET_MIN_SECRET for the least. */
 #define SIEVE_FRONTDESK_SECRET_MAX 1024
 
 struct sieve_model_cache {
 	char *model_path, *rules_path, *weights_path;
+	/* what the three files looked like when loaded: an imap process may
+	   outlive a model update */
+	char *stamp;
 	struct frontdesk_model *model;
 };
 static struct sieve_model_cache model_cache;
+
+/* mtime and size of each file, "" for unset paths */
+static const char *model_stamp(const struct frontdesk_settings *set)
+{
+	const char *paths[] = {
+		set->model_path, set->rules_path, set->weights_path
+	};
+	string_t *str = t_str_new(128);
+	struct stat st;
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(paths); i++) {
+		if (*paths[i] != '\0' && stat(paths[i], &st) == 0) {
+			str_printfa(str, "%lld.%ld:%lld ",
+				    (long long)st.st_mtim.tv_sec,
+				    (long)st.st_mtim.tv_nsec,
+				    (long long)st.st_size);
+		} else {
+			str_append(str, "- ");
+		}
+	}
+	return str_c(str);
+}
 
 static const char *sieve_frontdesk_getenv(const char *name, void *context)
 {
 	return mail_user_plugin_getenv(context, name);
 }
 
-/* One model per process for the paths last used: sieve-test runs once,
-   an imap process serves one user. */
+/* One model per process for the paths last used (sieve-test runs once,
+   an imap process serves one user), loaded again when a file changes. */
 static const struct frontdesk_model *
 sieve_frontdesk_model(const struct frontdesk_settings *set,
 		      const char **error_r)
 {
 	struct sieve_model_cache *c = &model_cache;
 	struct frontdesk_model *model;
+	const char *stamp = model_stamp(set);
 
 	if (c->model != NULL && strcmp(c->model_path, set->model_path) == 0 &&
 	    strcmp(c->rules_path, set->rules_path) == 0 &&
-	    strcmp(c->weights_path, set->weights_path) == 0)
+	    strcmp(c->weights_path, set->weights_path) == 0 &&
+	    strcmp(c->stamp, stamp) == 0)
 		return c->model;
 	if (frontdesk_model_load(set, &model, error_r) < 0)
 		return NULL;
 	frontdesk_sieve_verdict_deinit();
+	c->stamp = i_strdup(stamp);
 	c->model = model;
 	c->model_path = i_strdup(set->model_path);
 	c->rules_path = i_strdup(set->rules_path);
@@ -186,4 +216,5 @@ void frontdesk_sieve_verdict_deinit(void)
 	i_free(model_cache.model_path);
 	i_free(model_cache.rules_path);
 	i_free(model_cache.weights_path);
+	i_free(model_cache.stamp);
 }

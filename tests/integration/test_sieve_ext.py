@@ -659,6 +659,7 @@ def test_no_second_classification_when_frontdesk_is_off(dsv, fresh):
 
 IMAPSIEVE_SCRIPT = """require ["vnd.frontdesk", "imap4flags", "variables"];
 if frontdesk_need "billing" { addflag "seen-billing"; }
+if frontdesk_need "appointment" { addflag "seen-appointment"; }
 if frontdesk_machine { addflag "seen-robot"; }
 addflag "lang-${frontdesk.language}";
 frontdesk_ack;
@@ -684,7 +685,11 @@ def test_imapsieve_reads_the_verdict_from_core(frontdesk_built):
         uid, gid = ensure_mail_user()
         os.chown(tmp, uid, gid)        # the compiled script goes next to it
         os.chmod(script, 0o644)
+        rules = os.path.join(tmp, "frontdesk.rules")
+        with open(rules, "w") as f:
+            f.write("# none yet\n")
         settings = {
+            "frontdesk_rules": rules,
             "sieve_plugins": "sieve_imapsieve sieve_frontdesk",
             "sieve_plugin_dir": mods,
             "sieve_extensions": "+vnd.frontdesk",
@@ -712,6 +717,17 @@ def test_imapsieve_reads_the_verdict_from_core(frontdesk_built):
             assert "seen-billing" in kws[0] and "lang-it" in kws[0], kws
             assert "seen-robot" not in kws[0], kws
             assert "seen-robot" in kws[1] and "seen-billing" not in kws[1]
+            # the admin's rules change while the imap process lives on:
+            # the next message is judged with the new ones
+            zorb = make_message("Zorblax", "Zorblax zorblax, please.\n")[0]
+            with dc.imap(SUPPORT) as m:
+                assert m.append("Escalate", None, None, zorb)[0] == "OK"
+                with open(dc.plugin_settings["frontdesk_rules"], "w") as f:
+                    f.write("appointment 5 zorblax\n")
+                assert m.append("Escalate", None, None, zorb)[0] == "OK"
+            kws = [m.keywords for m in dc.fetch_all(SUPPORT, "Escalate")]
+            assert "seen-appointment" not in kws[2], kws
+            assert "seen-appointment" in kws[3], kws
             assert not dc.log_lines("Error", "frontdesk")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,8 +4,9 @@
 
    asks frontdesk to acknowledge the message (with the template set
    <frontdesk_templates>/<name>/ack.<lang>.txt), or with :noack withholds
-   the acknowledgment frontdesk would send. The last frontdesk_ack of a run
-   wins. A request never beats the rules: machine mail, follow-ups, loops
+   the acknowledgment frontdesk would send. A :noack anywhere in the run
+   (sieve_before, the user's script, sieve_after) withholds; otherwise the
+   last request's template counts. A request never beats the rules: machine mail, follow-ups, loops
    and limits stay unanswered, and a refused request says why in the
    trace, the log and the result. The delivery reads the request after the
    script ran (frontdesk-verdict.h). */
@@ -301,15 +302,22 @@ static int cmd_frontdesk_ack_operation_execute(const struct sieve_runtime_env *r
 	return SIEVE_EXEC_OK;
 }
 
-/* The last frontdesk_ack wins: copy it over the earlier one. */
-static int act_frontdesk_ack_check_duplicate(const struct sieve_runtime_env *renv ATTR_UNUSED,
+/* One frontdesk_ack per result: a :noack anywhere withholds (when unsure,
+   say less), otherwise the last request's template counts. An action of a
+   script that already ran (sieve_before) is done: the new one is added and
+   its commit applies the same rule to the verdict. */
+static int act_frontdesk_ack_check_duplicate(const struct sieve_runtime_env *renv,
 					     const struct sieve_action *act,
 					     const struct sieve_action *act_other)
 {
 	struct act_frontdesk_ack_context *ctx = act->context;
 	struct act_frontdesk_ack_context *other = act_other->context;
 
-	*other = *ctx;
+	if (sieve_action_is_executed(act_other, renv->result))
+		return 0;
+	if (other->request != FRONTDESK_SCRIPT_ACK_WITHHOLD ||
+	    ctx->request == FRONTDESK_SCRIPT_ACK_WITHHOLD)
+		*other = *ctx;
 	return 1;
 }
 
@@ -343,6 +351,10 @@ static int act_frontdesk_ack_commit(const struct sieve_action_exec_env *aenv,
 		/* sieve-test -e, imapsieve: no delivery to acknowledge */
 		e_debug(aenv->event, "frontdesk_ack: no delivery in progress, "
 			"nothing to acknowledge");
+		return SIEVE_EXEC_OK;
+	}
+	if (v->script_ack == FRONTDESK_SCRIPT_ACK_WITHHOLD) {
+		/* an earlier script of this delivery withheld it */
 		return SIEVE_EXEC_OK;
 	}
 	v->script_ack = ctx->request;

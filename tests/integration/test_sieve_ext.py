@@ -271,11 +271,17 @@ def test_ack_request_template_and_noack(st):
                          "template vip"]
     performed, _ = st.actions(req + "frontdesk_ack :noack;\n", msg(BILLING))
     assert performed == ["withhold frontdesk's acknowledgment"]
-    # the last one wins
+    # a :noack wins whatever its place; otherwise the last template
+    for script in ('frontdesk_ack :template "vip";\nfrontdesk_ack :noack;\n',
+                   'frontdesk_ack :noack;\nfrontdesk_ack :template "vip";\n',
+                   'frontdesk_ack :noack;\nfrontdesk_ack;\n'):
+        performed, _ = st.actions(req + script, msg(BILLING))
+        assert performed == ["withhold frontdesk's acknowledgment"], script
     performed, _ = st.actions(
-        req + 'frontdesk_ack :template "vip";\nfrontdesk_ack :noack;\n',
+        req + 'frontdesk_ack :template "a";\nfrontdesk_ack :template "b";\n',
         msg(BILLING))
-    assert performed == ["withhold frontdesk's acknowledgment"]
+    assert performed == ["frontdesk acknowledgment requested with "
+                         "template b"]
 
 
 def test_ack_of_a_bounce_is_refused_with_the_reason(st):
@@ -760,3 +766,52 @@ def test_dovecot_lda_lends_the_verdict_too(dsv, fresh):
     assert [m.folder for m in stored] == ["BackOffice"]
     assert "\\Flagged" in stored[0].flags
     assert sent_to(fresh, "hal@vip.example.net", count=0) == []
+
+
+def test_sieve_before_noack_holds_against_the_user_script(frontdesk_built,
+                                                          sink):
+    """A site-wide sieve_before script withholds acks for VIPs and asks for
+    one for everyone else; the user's script asks for one for everyone but
+    the board: the VIP and the board get none, the others one."""
+    need_module()
+    module, model = frontdesk_built
+    tmp = tempfile.mkdtemp(prefix="fdsb", dir="/tmp")
+    try:
+        os.chmod(tmp, 0o755)
+        mods = os.path.join(tmp, "sieve-modules")
+        os.mkdir(mods, 0o755)
+        shutil.copy(SIEVE_MODULE, mods)
+        os.chmod(os.path.join(mods, SIEVE_MODULE_NAME), 0o644)
+        settings = {
+            "sieve_plugins": "sieve_frontdesk",
+            "sieve_plugin_dir": mods,
+            "sieve_extensions": "+vnd.frontdesk",
+            "frontdesk_model": model,
+            "frontdesk_addresses": SUPPORT,
+            "frontdesk_timezone": "UTC",
+        }
+        before = ('require "vnd.frontdesk";\n'
+                  'if address :domain "from" "vip.example.net" '
+                  '{ frontdesk_ack :noack; } else { frontdesk_ack; }\n')
+        user = ('require "vnd.frontdesk";\n'
+                'if address :domain "from" "board.example.org" '
+                '{ frontdesk_ack :noack; } else { frontdesk_ack; }\n')
+        sink.clear()
+        with Dovecot(module_path=module, load_frontdesk=True,
+                     users={SUPPORT: {"frontdesk_enabled": "yes"}},
+                     plugin_settings=settings, sink=sink, name="sbefore",
+                     sieve_before=before,
+                     sieve={SUPPORT: user}) as dc:
+            mark = dc.log_mark()
+            for sender in ("ivy@vip.example.net", "kim@board.example.org",
+                           "joe@example.org"):
+                data, _ = make_message(BILLING[0], BILLING[1],
+                                       from_="X <%s>" % sender)
+                deliver(dc, SUPPORT, data, sender)
+            assert len(sent_to(sink, "joe@example.org")) == 1
+            assert sent_to(sink, "ivy@vip.example.net", count=0) == []
+            assert sent_to(sink, "kim@board.example.org", count=0) == []
+            assert len(dc.wait_log("ack=sieve-noack", count=2,
+                                   since=mark)) == 2
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

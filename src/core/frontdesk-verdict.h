@@ -72,7 +72,8 @@ void frontdesk_verdict_compute(const struct frontdesk_model *model,
 			       const struct frontdesk_settings *set,
 			       const struct frontdesk_view *view,
 			       const struct frontdesk_ticket_key *key,
-			       pool_t pool, struct frontdesk_verdict *verdict_r);
+			       pool_t pool,
+			       struct frontdesk_verdict *verdict_r);
 
 /* Why an acknowledgment a script asks for cannot be sent (the guard, a
    follow-up, acks turned off), or NULL when nothing in the verdict

@@ -6,10 +6,10 @@
    <frontdesk_templates>/<name>/ack.<lang>.txt), or with :noack withholds
    the acknowledgment frontdesk would send. A :noack anywhere in the run
    (sieve_before, the user's script, sieve_after) withholds; otherwise the
-   last request's template counts. A request never beats the rules: machine mail, follow-ups, loops
-   and limits stay unanswered, and a refused request says why in the
-   trace, the log and the result. The delivery reads the request after the
-   script ran (frontdesk-verdict.h). */
+   last request's template counts. A request never beats the rules:
+   machine mail, follow-ups, loops and limits stay unanswered, and a
+   refused request says why in the trace, the log and the result. The
+   delivery reads the request after the script ran (frontdesk-verdict.h). */
 
 #include "lib.h"
 #include "str.h"
@@ -46,9 +46,10 @@ static const struct sieve_argument_def frontdesk_ack_noack_tag = {
 	.identifier = "noack",
 };
 
-static bool cmd_frontdesk_ack_registered(struct sieve_validator *valdtr,
-					 const struct sieve_extension *ext,
-					 struct sieve_command_registration *reg);
+static bool
+cmd_frontdesk_ack_registered(struct sieve_validator *valdtr,
+			     const struct sieve_extension *ext,
+			     struct sieve_command_registration *reg);
 static bool cmd_frontdesk_ack_validate(struct sieve_validator *valdtr,
 				       struct sieve_command *cmd);
 static bool cmd_frontdesk_ack_generate(const struct sieve_codegen_env *cgenv,
@@ -66,10 +67,12 @@ const struct sieve_command_def cmd_frontdesk_ack = {
 	.generate = cmd_frontdesk_ack_generate,
 };
 
-static bool cmd_frontdesk_ack_operation_dump(const struct sieve_dumptime_env *denv,
-					     sieve_size_t *address);
-static int cmd_frontdesk_ack_operation_execute(const struct sieve_runtime_env *renv,
-					       sieve_size_t *address);
+static bool
+cmd_frontdesk_ack_operation_dump(const struct sieve_dumptime_env *denv,
+				 sieve_size_t *address);
+static int
+cmd_frontdesk_ack_operation_execute(const struct sieve_runtime_env *renv,
+				    sieve_size_t *address);
 
 const struct sieve_operation_def cmd_frontdesk_ack_operation = {
 	.mnemonic = "FRONTDESK_ACK",
@@ -91,9 +94,10 @@ struct act_frontdesk_ack_context {
 	const char *none_reason;
 };
 
-static int act_frontdesk_ack_check_duplicate(const struct sieve_runtime_env *renv,
-					     const struct sieve_action *act,
-					     const struct sieve_action *act_other);
+static int
+act_frontdesk_ack_check_duplicate(const struct sieve_runtime_env *renv,
+				  const struct sieve_action *act,
+				  const struct sieve_action *act_other);
 static void act_frontdesk_ack_print(const struct sieve_action *action,
 				    const struct sieve_result_print_env *penv,
 				    bool *keep);
@@ -136,9 +140,10 @@ static bool cmd_frontdesk_ack_validate_template(struct sieve_validator *valdtr,
 	return TRUE;
 }
 
-static bool cmd_frontdesk_ack_registered(struct sieve_validator *valdtr,
-					 const struct sieve_extension *ext,
-					 struct sieve_command_registration *reg)
+static bool
+cmd_frontdesk_ack_registered(struct sieve_validator *valdtr,
+			     const struct sieve_extension *ext,
+			     struct sieve_command_registration *reg)
 {
 	sieve_validator_register_tag(valdtr, reg, ext,
 				     &frontdesk_ack_template_tag, OPT_TEMPLATE);
@@ -179,8 +184,9 @@ static bool cmd_frontdesk_ack_generate(const struct sieve_codegen_env *cgenv,
 	return sieve_generate_arguments(cgenv, cmd, NULL);
 }
 
-static bool cmd_frontdesk_ack_operation_dump(const struct sieve_dumptime_env *denv,
-					     sieve_size_t *address)
+static bool
+cmd_frontdesk_ack_operation_dump(const struct sieve_dumptime_env *denv,
+				 sieve_size_t *address)
 {
 	int opt_code = 0, opt;
 
@@ -209,8 +215,9 @@ static bool cmd_frontdesk_ack_operation_dump(const struct sieve_dumptime_env *de
 
 /* --- execution -------------------------------------------------------- */
 
-static int cmd_frontdesk_ack_operation_execute(const struct sieve_runtime_env *renv,
-					       sieve_size_t *address)
+static int
+cmd_frontdesk_ack_operation_execute(const struct sieve_runtime_env *renv,
+				    sieve_size_t *address)
 {
 	const struct sieve_extension *this_ext = renv->oprtn->ext;
 	struct act_frontdesk_ack_context *act;
@@ -306,9 +313,10 @@ static int cmd_frontdesk_ack_operation_execute(const struct sieve_runtime_env *r
    say less), otherwise the last request's template counts. An action of a
    script that already ran (sieve_before) is done: the new one is added and
    its commit applies the same rule to the verdict. */
-static int act_frontdesk_ack_check_duplicate(const struct sieve_runtime_env *renv,
-					     const struct sieve_action *act,
-					     const struct sieve_action *act_other)
+static int
+act_frontdesk_ack_check_duplicate(const struct sieve_runtime_env *renv,
+				  const struct sieve_action *act,
+				  const struct sieve_action *act_other)
 {
 	struct act_frontdesk_ack_context *ctx = act->context;
 	struct act_frontdesk_ack_context *other = act_other->context;

@@ -98,7 +98,8 @@ const struct sieve_operation_def tst_frontdesk_operation = {
 	.execute = tst_frontdesk_operation_execute,
 };
 
-static enum tst_frontdesk_item tst_frontdesk_item(const struct sieve_command *cmd)
+static enum tst_frontdesk_item
+tst_frontdesk_item(const struct sieve_command *cmd)
 {
 	unsigned int i;
 
@@ -109,9 +110,10 @@ static enum tst_frontdesk_item tst_frontdesk_item(const struct sieve_command *cm
 	i_unreached();
 }
 
-static bool tst_frontdesk_registered(struct sieve_validator *valdtr,
-				     const struct sieve_extension *ext ATTR_UNUSED,
-				     struct sieve_command_registration *reg)
+static bool
+tst_frontdesk_registered(struct sieve_validator *valdtr,
+			 const struct sieve_extension *ext ATTR_UNUSED,
+			 struct sieve_command_registration *reg)
 {
 	sieve_comparators_link_tag(valdtr, reg, SIEVE_MATCH_OPT_COMPARATOR);
 	sieve_match_types_link_tags(valdtr, reg, SIEVE_MATCH_OPT_MATCH_TYPE);
@@ -300,9 +302,10 @@ static struct sieve_stringlist *
 tst_frontdesk_values(const struct sieve_runtime_env *renv,
 		     const char *first, const char *second)
 {
-	struct tst_frontdesk_strlist *l = t_new(struct tst_frontdesk_strlist, 1);
+	struct tst_frontdesk_strlist *l;
 	unsigned int n = 0;
 
+	l = t_new(struct tst_frontdesk_strlist, 1);
 	l->strlist.runenv = renv;
 	l->strlist.exec_status = SIEVE_EXEC_OK;
 	l->strlist.next_item = tst_frontdesk_strlist_next;

@@ -427,6 +427,35 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 	}
 }
 
+/* The acknowledgment from the template set a Sieve script chose, else
+   (or when that set has no usable template) from the default one. */
+static int ack_build(struct ack_env *env, struct mail_deliver_context *ctx,
+		     const struct frontdesk_view *view,
+		     const struct frontdesk_classification *result,
+		     const struct frontdesk_ack_decision *dec,
+		     const char **from_r, string_t **msg_r,
+		     const char **error_r)
+{
+	struct frontdesk_settings tset;
+	const char *error;
+
+	if (dec->template_name != NULL) {
+		tset = *env->set;
+		tset.ack.templates_dir = t_strconcat(env->set->ack.templates_dir,
+			"/", dec->template_name, NULL);
+		if (frontdesk_ack_queue_build(&tset, env->event, ctx, view,
+					      result, dec->ticket, from_r,
+					      msg_r, &error) == 0)
+			return 0;
+		e_error(env->event, "template set %s asked for by a Sieve "
+			"script is unusable, the default is used: %s",
+			dec->template_name, error);
+	}
+	return frontdesk_ack_queue_build(env->set, env->event, ctx, view,
+					 result, dec->ticket, from_r, msg_r,
+					 error_r);
+}
+
 void frontdesk_ack_after_save(struct frontdesk_user *fuser,
 			      struct mail_deliver_context *ctx,
 			      const struct frontdesk_view *view,
@@ -443,8 +472,7 @@ void frontdesk_ack_after_save(struct frontdesk_user *fuser,
 	/* the ticket is claimed only for an ack that exists, and kept only
 	   once it is in the spool: otherwise a template or disk problem
 	   would silence the whole conversation */
-	if (frontdesk_ack_queue_build(env->set, env->event, ctx, view, result,
-				      dec->ticket, &from, &msg, &error) < 0) {
+	if (ack_build(env, ctx, view, result, dec, &from, &msg, &error) < 0) {
 		e_error(fuser->event, "no ack for ticket %s: %s",
 			dec->ticket, error);
 		dec->send = FALSE;

@@ -18,6 +18,9 @@ struct frontdesk_ack_decision {
 	/* verdict so far: may we acknowledge, and the reason token */
 	bool send;
 	const char *reason;
+	/* a template set a Sieve script chose (frontdesk_ack :template), a
+	   directory below frontdesk_templates; NULL = the default */
+	const char *template_name;
 	/* state directory, secret and state store, kept from the decision
 	   to the acknowledgment; freed by frontdesk_ack_decision_free() */
 	struct ack_env *env;

@@ -24,6 +24,7 @@
 #include "frontdesk-plugin.h"
 #include "frontdesk-tag.h"
 #include "frontdesk-acknowledge.h"
+#include "frontdesk-verdict.h"
 
 /* Header-derived values in log lines are cut to this. */
 #define FRONTDESK_LOG_VALUE_MAX 80
@@ -36,6 +37,8 @@ struct frontdesk_delivery {
 	struct frontdesk_view *view;
 	struct frontdesk_classification result;
 	struct frontdesk_ack_decision ack;
+	/* lent to the Sieve extension while Sieve runs */
+	struct frontdesk_verdict verdict;
 	const char *folder;
 	ARRAY_TYPE(const_string) keywords;
 	/* where the delivery stored the mail, whoever saved it */
@@ -130,6 +133,58 @@ static void frontdesk_delivery_free(struct frontdesk_delivery *d)
 	i_stream_unref(&d->input);
 }
 
+/* The verdict as the Sieve extension sees it (frontdesk-verdict.h). */
+static void
+frontdesk_delivery_verdict_fill(const struct frontdesk_settings *set,
+				struct frontdesk_delivery *d,
+				enum frontdesk_office office)
+{
+	struct frontdesk_verdict *v = &d->verdict;
+
+	v->abi = FRONTDESK_VERDICT_ABI;
+	v->set = set;
+	v->view = d->view;
+	v->result = &d->result;
+	frontdesk_guard_verdict(&set->guard, d->view, &v->guard);
+	v->office = office;
+	v->ticket = d->ack.ticket == NULL ? "" : d->ack.ticket;
+	v->follow_up = d->ack.follow_up;
+	v->ack_send = d->ack.send;
+	v->ack_reason = d->ack.reason;
+}
+
+/* What a Sieve script asked of the acknowledgment (frontdesk_ack): it may
+   withhold one or pick its template, never make one the rules forbid. */
+static void frontdesk_delivery_script_ack(struct frontdesk_user *fuser,
+					  struct frontdesk_delivery *d)
+{
+	struct frontdesk_verdict *v = &d->verdict;
+	const char *refusal;
+
+	switch (v->script_ack) {
+	case FRONTDESK_SCRIPT_ACK_NONE:
+		break;
+	case FRONTDESK_SCRIPT_ACK_WITHHOLD:
+		if (d->ack.send) {
+			d->ack.send = FALSE;
+			d->ack.reason = "sieve-noack";
+		}
+		break;
+	case FRONTDESK_SCRIPT_ACK_REQUEST:
+		refusal = frontdesk_verdict_ack_refusal(v);
+		if (refusal != NULL) {
+			e_info(fuser->event, "a Sieve script asked for an "
+			       "acknowledgment, refused: %s", refusal);
+			break;
+		}
+		if (v->script_template[0] != '\0') {
+			d->ack.template_name =
+				p_strdup(d->pool, v->script_template);
+		}
+		break;
+	}
+}
+
 /* Decide and prepare everything; nothing of the delivery is changed yet.
    Returns 0, or -1 with error_r (the delivery then goes on untouched). */
 static int
@@ -196,6 +251,7 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 			FRONTDESK_OFFICE_BACK : FRONTDESK_OFFICE_FRONT;
 	d->folder = office == FRONTDESK_OFFICE_BACK ?
 		set->folder_back : set->folder_front;
+	frontdesk_delivery_verdict_fill(set, d, office);
 	other = office == FRONTDESK_OFFICE_BACK ?
 		set->folder_front : set->folder_back;
 	if (frontdesk_folder_ensure(ctx->rcpt_user, d->folder, &error) < 0) {
@@ -416,6 +472,7 @@ static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
 	p_array_init(&d.stored.folders, d.pool, 4);
 	fuser->cur_keywords = array_front(&d.keywords);
 	fuser->cur_stored = &d.stored;
+	fuser->cur_verdict = &d.verdict;
 
 	/* Sieve (if loaded) saves through its own transactions: whether the
 	   mail was stored is what our commit hook saw, never saved_mail */
@@ -425,6 +482,8 @@ static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
 	} T_END;
 	fuser->cur_keywords = NULL;
 	fuser->cur_stored = NULL;
+	fuser->cur_verdict = NULL;
+	frontdesk_delivery_script_ack(fuser, &d);
 	ctx->src_mail = orig_mail;
 	ctx->rcpt_default_mailbox = orig_default;
 

@@ -19,6 +19,7 @@ int main(void)
 		test_spool,
 		test_weights,
 		test_rspamd,
+		test_verdict,
 		NULL
 	};
 	return test_run(test_functions);

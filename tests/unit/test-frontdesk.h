@@ -15,5 +15,6 @@ void test_dkim(void);
 void test_spool(void);
 void test_weights(void);
 void test_rspamd(void);
+void test_verdict(void);
 
 #endif

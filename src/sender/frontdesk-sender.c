@@ -7,7 +7,7 @@
    entries (inotify) before it leaves, so a busy server starts it rarely.
 
    usage: frontdesk-sender [-d] [-w SECS] SPOOL_DIR
-     -i       log through Dovecot's log service (when started by lmtp/lda)
+     -d       log through Dovecot's log service (when started by lmtp/lda)
      -w SECS  stay this long for new entries after the queue is empty
               (default 5; 0 = one pass, for cron) */
 
@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sysexits.h>
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
@@ -310,6 +311,18 @@ static void run(void)
 		i_close_fd(&inotify_fd);
 }
 
+static void print_usage(FILE *f)
+{
+	fprintf(f, "usage: frontdesk-sender [-d] [-w SECS] SPOOL_DIR\n"
+		"Sends the acknowledgments queued in SPOOL_DIR (a support\n"
+		"mailbox's ~/.frontdesk/spool), retrying while the relay is down.\n"
+		"  -d       log through Dovecot's log service (when started by\n"
+		"           lmtp or dovecot-lda)\n"
+		"  -w SECS  wait this long for new entries once the queue is\n"
+		"           empty (default %u; 0: one pass, for cron)\n"
+		"  -h, --help  this text\n", SENDER_DEFAULT_IDLE_SECS);
+}
+
 int main(int argc, char *argv[])
 {
 	const enum master_service_flags service_flags =
@@ -321,6 +334,11 @@ int main(int argc, char *argv[])
 	const char *error;
 	int c;
 
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
+			  strcmp(argv[1], "--help") == 0)) {
+		print_usage(stdout);
+		return 0;
+	}
 	master_service = master_service_init("frontdesk-sender", service_flags,
 					     &argc, &argv, "dw:");
 	while ((c = master_getopt(master_service)) > 0) {
@@ -333,12 +351,14 @@ int main(int argc, char *argv[])
 				i_fatal("-w: '%s' is not a number", optarg);
 			break;
 		default:
-			i_fatal("usage: frontdesk-sender [-d] [-w SECS] "
-				"SPOOL_DIR");
+			print_usage(stderr);
+			return EX_USAGE;
 		}
 	}
-	if (optind != argc - 1)
-		i_fatal("usage: frontdesk-sender [-d] [-w SECS] SPOOL_DIR");
+	if (optind != argc - 1) {
+		print_usage(stderr);
+		return EX_USAGE;
+	}
 	spool_dir = argv[optind];
 	if (internal_log) {
 		i_set_failure_internal();

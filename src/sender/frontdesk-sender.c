@@ -113,6 +113,13 @@ static void entry_fail(struct frontdesk_spool_entry *e, const char *why)
 {
 	const char *from = t_strdup_printf("%s/queue/%s", spool_dir, e->name);
 	const char *to = t_strdup_printf("%s/failed/%s", spool_dir, e->name);
+	const char *error;
+
+	/* failed/ keeps why and after how many attempts, for the admin
+	   (doveadm frontdesk queue) */
+	e->last_error = why;
+	if (frontdesk_spool_write(spool_dir, e, FALSE, &error) < 0)
+		i_error("%s", error);
 
 	e_error(sender_ack_event("frontdesk_ack_failed", e)->
 		add_str("error", why)->add_int("given_up", 1)->event(),

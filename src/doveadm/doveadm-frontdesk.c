@@ -13,6 +13,9 @@
 #include "time-util.h"
 #include "module-dir.h"
 #include "mail-user.h"
+#include "mail-namespace.h"
+#include "mail-storage.h"
+#include "mail-search-build.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
 #include "frontdesk-settings.h"
@@ -355,6 +358,81 @@ static struct doveadm_mail_cmd_context *cmd_drop_alloc(void)
 
 /* --- ticket ------------------------------------------------------------------ */
 
+/* The conversation's mail: the messages of the desk's folders that carry
+   the reference in X-Frontdesk-Ticket (frontdesk_add_headers, the
+   default), one line each: folder, date, From, Subject. */
+static int
+ticket_find_mail(struct mail_user *user, const struct frontdesk_desk *desk,
+		 const char *ref, string_t *out, const char **error_r)
+{
+	const char *folders[] = {
+		"INBOX", desk->set->folder_front, desk->set->folder_back
+	};
+	unsigned int i, j;
+	int ret = 0;
+
+	for (i = 0; i < N_ELEMENTS(folders); i++) {
+		struct mail_namespace *ns;
+		struct mailbox *box;
+		struct mailbox_transaction_context *t;
+		struct mail_search_args *args;
+		struct mail_search_arg *arg;
+		struct mail_search_context *search;
+		struct mail *mail;
+		const char *from, *subject;
+		time_t date;
+		int tz;
+
+		for (j = 0; j < i; j++) {
+			if (strcmp(folders[i], folders[j]) == 0)
+				break;
+		}
+		if (j < i)
+			continue;
+		ns = mail_namespace_find(user->namespaces, folders[i]);
+		box = mailbox_alloc(ns->list, folders[i],
+				    MAILBOX_FLAG_READONLY);
+		if (mailbox_open(box) < 0) {
+			enum mail_error error;
+			const char *errstr = mailbox_get_last_error(box, &error);
+
+			mailbox_free(&box);
+			if (error == MAIL_ERROR_NOTFOUND)
+				continue;
+			*error_r = t_strdup_printf("%s: %s", folders[i], errstr);
+			return -1;
+		}
+		args = mail_search_build_init();
+		arg = mail_search_build_add(args, SEARCH_HEADER);
+		arg->hdr_field_name = "X-Frontdesk-Ticket";
+		arg->value.str = p_strdup(args->pool, ref);
+		t = mailbox_transaction_begin(box, 0, __func__);
+		search = mailbox_search_init(t, args, NULL, 0, NULL);
+		mail_search_args_unref(&args);
+		while (mailbox_search_next(search, &mail)) {
+			if (mail_get_first_header(mail, "From", &from) <= 0)
+				from = "";
+			if (mail_get_first_header(mail, "Subject",
+						  &subject) <= 0)
+				subject = "";
+			if (mail_get_date(mail, &date, &tz) < 0 || date <= 0)
+				date = 0;
+			str_printfa(out, "\n  %s  %s  %s  %s", folders[i],
+				    date == 0 ? "-" : t_strflocaltime(
+					"%Y-%m-%d %H:%M", date),
+				    from, subject);
+		}
+		if (mailbox_search_deinit(&search) < 0) {
+			*error_r = t_strdup_printf("%s: %s", folders[i],
+				mailbox_get_last_internal_error(box, NULL));
+			ret = -1;
+		}
+		(void)mailbox_transaction_commit(&t);
+		mailbox_free(&box);
+	}
+	return ret;
+}
+
 static void cmd_ticket_init(struct doveadm_mail_cmd_context *ctx,
 			    const char *const args[])
 {
@@ -365,7 +443,8 @@ static void cmd_ticket_init(struct doveadm_mail_cmd_context *ctx,
 	doveadm_print_header_simple("known");
 	doveadm_print_header_simple("office");
 	doveadm_print_header_simple("need");
-	doveadm_print_header("acks", "acks", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+	doveadm_print_header_simple("acks");
+	doveadm_print_header("mail", "mail", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
 }
 
 static int
@@ -375,7 +454,7 @@ cmd_ticket_run(struct doveadm_mail_cmd_context *ctx, struct mail_user *user)
 	const struct frontdesk_queue_item *item;
 	struct frontdesk_desk *desk;
 	const char *error;
-	string_t *acks;
+	string_t *acks, *mail;
 
 	if ((desk = frontdesk_cmd_desk(ctx, user)) == NULL)
 		return -1;
@@ -404,7 +483,14 @@ cmd_ticket_run(struct doveadm_mail_cmd_context *ctx, struct mail_user *user)
 	doveadm_print(info.known ? info.office : "-");
 	doveadm_print(info.known && *info.need != '\0' ? info.need : "-");
 	doveadm_print(str_len(acks) == 0 ? "-" : str_c(acks));
-	return info.genuine ? 0 : -1;
+	mail = t_str_new(256);
+	if (info.genuine &&
+	    ticket_find_mail(user, desk, info.reference, mail, &error) < 0) {
+		frontdesk_cmd_fail(ctx, EX_TEMPFAIL, error);
+		str_append(mail, " (search failed)");
+	}
+	doveadm_print(str_len(mail) == 0 ? "-" : str_c(mail));
+	return info.genuine && ctx->exit_code == 0 ? 0 : -1;
 }
 
 static struct doveadm_mail_cmd_context *cmd_ticket_alloc(void)
@@ -418,7 +504,8 @@ static struct doveadm_mail_cmd_context *cmd_ticket_alloc(void)
 static struct doveadm_cmd_ver2 frontdesk_commands[] = {
 	{
 		.name = "frontdesk classify",
-		.usage = "[-H] [-f <from>] [-t <to>] <message file> [...]",
+		.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX
+			"[-H] [-f <from>] [-t <to>] <message file> [...]",
 		.mail_cmd = cmd_classify_alloc,
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_MAIL_COMMON
@@ -430,7 +517,7 @@ DOVEADM_CMD_PARAMS_END
 	},
 	{
 		.name = "frontdesk queue",
-		.usage = "",
+		.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "",
 		.mail_cmd = cmd_queue_alloc,
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_MAIL_COMMON
@@ -438,7 +525,7 @@ DOVEADM_CMD_PARAMS_END
 	},
 	{
 		.name = "frontdesk retry",
-		.usage = "<id>",
+		.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "<id>",
 		.mail_cmd = cmd_retry_alloc,
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_MAIL_COMMON
@@ -447,7 +534,7 @@ DOVEADM_CMD_PARAMS_END
 	},
 	{
 		.name = "frontdesk drop",
-		.usage = "<id>",
+		.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "<id>",
 		.mail_cmd = cmd_drop_alloc,
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_MAIL_COMMON
@@ -456,7 +543,7 @@ DOVEADM_CMD_PARAMS_END
 	},
 	{
 		.name = "frontdesk ticket",
-		.usage = "<reference>",
+		.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "<reference>",
 		.mail_cmd = cmd_ticket_alloc,
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_MAIL_COMMON

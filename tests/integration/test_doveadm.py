@@ -218,6 +218,11 @@ def test_queue_drop_retry_ticket(doveadm_built, frontdesk_built):
         assert info["genuine"] == "yes" and info["known"] == "yes"
         assert info["office"] == "front"
         assert info["acks"] == "failed:bruno@example.org"
+        # the conversation's mail, found by its X-Frontdesk-Ticket
+        mail = r.stdout.split("mail:", 1)[1].strip().splitlines()
+        assert len(mail) == 1, r.stdout
+        assert mail[0].split()[0] == "FrontOffice"
+        assert mail[0].endswith("Opening hours")
         # forged: the right shape, the wrong check
         last = bruno["ticket"][-1]
         forged = bruno["ticket"][:-1] + ("A" if last != "A" else "B")

@@ -215,7 +215,17 @@ int frontdesk_spool_read(pool_t pool, const char *spool_dir, const char *name,
 			 struct frontdesk_spool_entry **entry_r,
 			 const char **error_r)
 {
-	const char *path = t_strdup_printf("%s/queue/%s", spool_dir, name);
+	return frontdesk_spool_read_in(pool, spool_dir, "queue", name,
+				       entry_r, error_r);
+}
+
+int frontdesk_spool_read_in(pool_t pool, const char *spool_dir,
+			    const char *subdir, const char *name,
+			    struct frontdesk_spool_entry **entry_r,
+			    const char **error_r)
+{
+	const char *path = t_strdup_printf("%s/%s/%s", spool_dir, subdir,
+					   name);
 	struct frontdesk_spool_entry *e;
 	buffer_t *buf;
 	const unsigned char *data, *p, *end, *nl;

@@ -48,6 +48,11 @@ int frontdesk_spool_write(const char *spool_dir,
 int frontdesk_spool_read(pool_t pool, const char *spool_dir, const char *name,
 			 struct frontdesk_spool_entry **entry_r,
 			 const char **error_r);
+/* The same from another of the spool's directories ("failed"). */
+int frontdesk_spool_read_in(pool_t pool, const char *spool_dir,
+			    const char *subdir, const char *name,
+			    struct frontdesk_spool_entry **entry_r,
+			    const char **error_r);
 /* Seconds to wait before the next attempt after attempts failures. */
 unsigned int frontdesk_spool_backoff(unsigned int attempts);
 /* The entry was sent: empty its file and keep it in spare/ for the next

@@ -456,11 +456,11 @@ static int ack_build(struct ack_env *env, struct mail_deliver_context *ctx,
 					 error_r);
 }
 
-void frontdesk_ack_after_save(struct frontdesk_user *fuser,
-			      struct mail_deliver_context *ctx,
-			      const struct frontdesk_view *view,
-			      const struct frontdesk_classification *result,
-			      struct frontdesk_ack_decision *dec)
+static void ack_after_save(struct frontdesk_user *fuser,
+			   struct mail_deliver_context *ctx,
+			   const struct frontdesk_view *view,
+			   const struct frontdesk_classification *result,
+			   struct frontdesk_ack_decision *dec)
 {
 	struct ack_env *env = dec->env;
 	const char *from, *error, *reason;
@@ -496,6 +496,49 @@ void frontdesk_ack_after_save(struct frontdesk_user *fuser,
 	}
 	ack_keep(env, dec->ticket, ack_record(result));
 	dec->reason = "queued";
+}
+
+/* The decision as events (docs/events.md): frontdesk_ack_decided once per
+   stored mail of a desk that acknowledges (or shadows), then
+   frontdesk_ack_queued or frontdesk_ack_suppressed. */
+static void ack_emit(struct frontdesk_user *fuser,
+		     const struct frontdesk_classification *result,
+		     const struct frontdesk_ack_decision *dec)
+{
+	bool shadow = fuser->set->ack.mode == FRONTDESK_ACK_SHADOW;
+	const char *name = dec->send && !shadow ? "frontdesk_ack_queued" :
+		!dec->send ? "frontdesk_ack_suppressed" : NULL;
+	struct event *event;
+
+	if (fuser->set->ack.mode == FRONTDESK_ACK_NO)
+		return;
+	event = event_create(fuser->event);
+	event_add_str(event, "reason", dec->reason);
+	event_add_int(event, "send", dec->send ? 1 : 0);
+	event_add_int(event, "shadow", shadow ? 1 : 0);
+	event_add_str(event, "ticket", dec->ticket == NULL ? "" : dec->ticket);
+	event_add_str(event, "need", result->need[0] == '\0' ? "none" :
+		      result->need);
+	event_add_str(event, "office", frontdesk_office_name(result->office));
+	event_set_name(event, "frontdesk_ack_decided");
+	e_debug(event, "ack decided: %s%s", shadow ? "shadow " : "",
+		dec->reason);
+	if (name != NULL) {
+		event_set_name(event, name);
+		e_debug(event, "ack %s: %s", dec->send ? "queued" :
+			"suppressed", dec->reason);
+	}
+	event_unref(&event);
+}
+
+void frontdesk_ack_after_save(struct frontdesk_user *fuser,
+			      struct mail_deliver_context *ctx,
+			      const struct frontdesk_view *view,
+			      const struct frontdesk_classification *result,
+			      struct frontdesk_ack_decision *dec)
+{
+	ack_after_save(fuser, ctx, view, result, dec);
+	ack_emit(fuser, result, dec);
 }
 
 void frontdesk_ack_decision_free(struct frontdesk_ack_decision *dec)

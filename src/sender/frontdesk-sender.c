@@ -43,6 +43,20 @@ static const char *spool_dir;
 static unsigned int idle_secs = SENDER_DEFAULT_IDLE_SECS;
 /* files in spare/, counted at each pass */
 static unsigned int spare_count;
+/* parent of the frontdesk_ack_sent/_failed events (docs/events.md) */
+static struct event *sender_event;
+static struct event_category event_category_frontdesk_sender = {
+	.name = "frontdesk",
+};
+
+static struct event_passthrough *
+sender_ack_event(const char *name, const struct frontdesk_spool_entry *e)
+{
+	return event_create_passthrough(sender_event)->set_name(name)->
+		add_str("ticket", e->ticket == NULL ? "" : e->ticket)->
+		add_int("attempts", e->attempts)->
+		add_int("delay_secs", time(NULL) - e->created);
+}
 
 /* 1 sent, 0 to retry, -1 given up */
 static int send_entry(struct frontdesk_spool_entry *e, const char **error_r)
@@ -100,8 +114,17 @@ static void entry_fail(struct frontdesk_spool_entry *e, const char *why)
 {
 	const char *from = t_strdup_printf("%s/queue/%s", spool_dir, e->name);
 	const char *to = t_strdup_printf("%s/failed/%s", spool_dir, e->name);
+	const char *error;
 
-	i_error("ack for ticket %s to %s given up after %u attempt(s): %s "
+	/* failed/ keeps why and after how many attempts, for the admin
+	   (doveadm frontdesk queue) */
+	e->last_error = why;
+	if (frontdesk_spool_write(spool_dir, e, FALSE, &error) < 0)
+		i_error("%s", error);
+
+	e_error(sender_ack_event("frontdesk_ack_failed", e)->
+		add_str("error", why)->add_int("given_up", 1)->event(),
+		"ack for ticket %s to %s given up after %u attempt(s): %s "
 		"(kept in %s)", e->ticket, str_sanitize(e->rcpt_to, 80),
 		e->attempts, str_sanitize(why, 200), to);
 	if (rename(from, to) < 0)
@@ -141,7 +164,8 @@ static time_t process_entry(const char *name)
 	e->attempts++;
 	ret = send_entry(e, &error);
 	if (ret > 0) {
-		i_info("ack sent: ticket=%s to=%s attempt=%u delay=%lds",
+		e_info(sender_ack_event("frontdesk_ack_sent", e)->event(),
+		       "ack sent: ticket=%s to=%s attempt=%u delay=%lds",
 		       e->ticket, str_sanitize(e->rcpt_to, 80), e->attempts,
 		       (long)(time(NULL) - e->created));
 		frontdesk_spool_done(spool_dir, name, &spare_count);
@@ -157,7 +181,9 @@ static time_t process_entry(const char *name)
 		entry_fail(e, error);
 		return 0;
 	}
-	i_warning("ack for ticket %s to %s not sent (attempt %u), retrying "
+	e_warning(sender_ack_event("frontdesk_ack_failed", e)->
+		  add_str("error", error)->add_int("given_up", 0)->event(),
+		  "ack for ticket %s to %s not sent (attempt %u), retrying "
 		  "in %lds: %s", e->ticket, str_sanitize(e->rcpt_to, 80),
 		  e->attempts, (long)(e->next_try - time(NULL)),
 		  str_sanitize(error, 200));
@@ -367,11 +393,14 @@ int main(int argc, char *argv[])
 		i_set_failure_prefix("frontdesk-sender: ");
 	}
 	master_service_init_finish(master_service);
+	sender_event = event_create(NULL);
+	event_add_category(sender_event, &event_category_frontdesk_sender);
 	if (frontdesk_spool_mkdirs(spool_dir, &error) < 0)
 		i_fatal("%s", error);
 	T_BEGIN {
 		run();
 	} T_END;
+	event_unref(&sender_event);
 	master_service_deinit(&master_service);
 	return 0;
 }

@@ -33,6 +33,11 @@ struct frontdesk_sender_spool {
 	unsigned int spare_count;
 	/* name -> send */
 	HASH_TABLE(const char *, struct queue_send *) in_flight;
+	/* name -> time of the next attempt, of the entries waiting for a
+	   retry: a scan does not read them again before then (while the
+	   relay is down, every delivery's notification scans the spool) */
+	pool_t waiting_pool;
+	HASH_TABLE(const char *, void *) waiting_until;
 	unsigned int waiting;
 	time_t due;
 	struct timeout *to_due;
@@ -41,6 +46,15 @@ struct frontdesk_sender_spool {
 };
 
 static void spool_set_due(struct frontdesk_sender_spool *spool, time_t due);
+
+static void spool_waiting_set(struct frontdesk_sender_spool *spool,
+			      const char *name, time_t next_try)
+{
+	const char *key = p_strdup(spool->waiting_pool, name);
+	void *value = POINTER_CAST(next_try);
+
+	hash_table_update(spool->waiting_until, key, value);
+}
 
 struct frontdesk_sender_spool *frontdesk_sender_spool_create(const char *dir)
 {
@@ -51,6 +65,10 @@ struct frontdesk_sender_spool *frontdesk_sender_spool_create(const char *dir)
 	spool->lock_fd = -1;
 	hash_table_create(&spool->in_flight, default_pool, 0, str_hash,
 			  strcmp);
+	spool->waiting_pool = pool_alloconly_create("frontdesk waiting", 1024);
+	/* the keys only are in waiting_pool */
+	hash_table_create(&spool->waiting_until, default_pool, 0,
+			  str_hash, strcmp);
 	return spool;
 }
 
@@ -68,6 +86,8 @@ void frontdesk_sender_spool_free(struct frontdesk_sender_spool **_spool)
 		pool_unref(&qs->pool);
 	hash_table_iterate_deinit(&iter);
 	hash_table_destroy(&spool->in_flight);
+	hash_table_destroy(&spool->waiting_until);
+	pool_unref(&spool->waiting_pool);
 	timeout_remove(&spool->to_due);
 	if (spool->lock_fd != -1)
 		i_close_fd(&spool->lock_fd);
@@ -180,6 +200,7 @@ static void queue_send_callback(int status, const char *error, void *context)
 			if (frontdesk_spool_write(spool->dir, e, TRUE,
 						  &werror) < 0)
 				i_error("%s", werror);
+			spool_waiting_set(spool, e->name, e->next_try);
 			spool->waiting++;
 			spool_set_due(spool, e->next_try);
 		}
@@ -198,12 +219,16 @@ static time_t spool_entry(struct frontdesk_sender_spool *spool,
 	struct frontdesk_spool_entry *e;
 	struct queue_send *qs;
 	const char *error;
-	time_t now = time(NULL);
+	time_t now = time(NULL), cached;
 	pool_t pool;
 	int ret;
 
 	if (hash_table_lookup(spool->in_flight, name) != NULL)
 		return 0;
+	cached = POINTER_CAST_TO(hash_table_lookup(spool->waiting_until,
+						   name), time_t);
+	if (cached > now)
+		return cached;
 	pool = pool_alloconly_create("frontdesk spool entry", 4096);
 	ret = frontdesk_spool_read(pool, spool->dir, name, &e, &error);
 	if (ret <= 0) {
@@ -216,6 +241,7 @@ static time_t spool_entry(struct frontdesk_sender_spool *spool,
 		return 0;
 	}
 	if (e->next_try > now) {
+		spool_waiting_set(spool, name, e->next_try);
 		pool_unref(&pool);
 		return e->next_try;
 	}
@@ -238,6 +264,12 @@ static time_t spool_entry(struct frontdesk_sender_spool *spool,
 		pool_unref(&pool);
 	}
 	return 0;
+}
+
+static void spool_waiting_clear(struct frontdesk_sender_spool *spool)
+{
+	hash_table_clear(spool->waiting_until, FALSE);
+	p_clear(spool->waiting_pool);
 }
 
 static int name_cmp(const char *const *a, const char *const *b)
@@ -290,6 +322,9 @@ void frontdesk_sender_spool_scan(struct frontdesk_sender_spool *spool)
 	(void)closedir(dirp);
 	/* names start with the creation time: oldest first */
 	array_sort(&names, name_cmp);
+	/* forget names gone from queue/ (sent, failed) now and then */
+	if (hash_table_count(spool->waiting_until) > array_count(&names) * 2 + 64)
+		spool_waiting_clear(spool);
 	spool->waiting = 0;
 	array_foreach_elem(&names, name) {
 		T_BEGIN {

@@ -221,8 +221,10 @@ static int ack_notify_service(struct mail_deliver_context *ctx,
 
 	fd = net_connect_unix(path);
 	if (fd == -1) {
+		/* no service, a stopped one, or one for another mail
+		   user (the socket is its user's only) */
 		if (errno == ENOENT || errno == ECONNREFUSED ||
-		    errno == ENOTSOCK)
+		    errno == ENOTSOCK || errno == EACCES || errno == EPERM)
 			return -1;
 		/* EAGAIN: the listener's backlog is full; the service is
 		   busy and rescans its spools anyway */

@@ -288,8 +288,9 @@ class Dovecot:
                  sieve=None, extra_conf="", load_frontdesk=None,
                  use_sieve=True, sink=None, precreate=None, name="t",
                  sieve_before=None, sieve_mode=None, mail_plugins=(),
-                 sender_service=True):
+                 sender_service=True, sender_socket_user=None):
         self.sender_service = sender_service
+        self.sender_socket_user = sender_socket_user or MAIL_USER
         self.module_path = module_path or DEFAULT_MODULE
         self.plugin_settings = dict(plugin_settings or {})
         self.users = {}
@@ -507,7 +508,7 @@ class Dovecot:
   process_min_avail = 1
   unix_listener frontdesk-sender {{
     mode = 0600
-    user = {MAIL_USER}
+    user = {self.sender_socket_user}
   }}
 }}
 """

@@ -245,6 +245,20 @@ def test_without_the_service_a_runner_sends(frontdesk_built):
         assert sorted(in_reply_to(acks)) == sorted(c[2] for c in convs)
 
 
+def test_socket_of_another_user_a_runner_sends(frontdesk_built):
+    """The service's socket is not the delivering user's (a mailbox of
+    another uid than the service's): the delivery cannot tell the service
+    and starts a runner for its spool instead of leaving the ack waiting."""
+    with SmtpSink() as sink, instance(frontdesk_built, sink, name="eacces",
+                                      sender_socket_user="root") as dc:
+        wait_service(dc)
+        convs = conversations("ea", 2)
+        for data, sender, _ in convs:
+            deliver(dc, data, sender)
+        acks = settle(sink, 2)
+        assert sorted(in_reply_to(acks)) == sorted(c[2] for c in convs)
+
+
 def test_cron_runner_flushes_a_spool(frontdesk_built):
     """Neither service nor runner could start (no sender installed where
     the plugin looks): `frontdesk-sender -w 0 SPOOL` from cron sends what

@@ -84,8 +84,10 @@ def test_service_runs_under_the_master_and_sends(frontdesk_built):
     with SmtpSink() as sink, instance(frontdesk_built, sink) as dc:
         pid = wait_service(dc)
         convs = conversations("svc", 5)
-        for data, sender, _ in convs:
+        for n, (data, sender, _) in enumerate(convs, 1):
             deliver(dc, data, sender)
+            # one at a time: each ack finds the connection idle
+            assert len(sink.wait_for(n, timeout=ACK_WAIT)) == n
         acks = settle(sink, 5)
         assert sorted(in_reply_to(acks)) == sorted(c[2] for c in convs)
         # one process, the master's child, sent them all: no runner was

@@ -5,8 +5,9 @@
    failed/) of files that each hold one composed acknowledgment and how to
    send it. The delivery writes an entry (renamed into queue/ before the
    delivery reports success; flushed to disk when the admin's mail_fsync
-   asks for it) and leaves; the frontdesk-sender program sends, retries
-   with backoff and gives up after the entry's lifetime. So the relay's
+   asks for it), tells the frontdesk-sender service and leaves; the
+   service (or a one-spool frontdesk-sender where there is none) sends,
+   retries with backoff and gives up after the entry's lifetime. So the relay's
    health never delays a delivery and an ack that cannot go out now is not
    lost. Shared by the plugin and the sender; no clock inside (times are
    passed in). */

@@ -1,7 +1,8 @@
 /* Composing one acknowledgment and leaving it in the spool: the template
    of the customer's language (cached per process, reloaded when the file
-   changes), the From address, DKIM, the spool entry and starting
-   frontdesk-sender. Nothing here records anything in the state store:
+   changes), the From address, DKIM, the spool entry and telling the
+   frontdesk-sender service about it (or, where the service is not set up,
+   starting a one-spool frontdesk-sender). Nothing here records anything in the state store:
    frontdesk-acknowledge.c decides when to call it. */
 
 #include "lib.h"
@@ -9,6 +10,7 @@
 #include "str.h"
 #include "ioloop.h"
 #include "hostpid.h"
+#include "net.h"
 #include "smtp-address.h"
 #include "smtp-submit-settings.h"
 #include "mail-user.h"
@@ -31,6 +33,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+/* the unix_listener of service frontdesk-sender, in base_dir */
+#define FRONTDESK_SENDER_SOCKET "frontdesk-sender"
 
 struct template_cache_entry {
 	char *path;
@@ -199,6 +204,44 @@ static void ack_start_sender(const struct frontdesk_settings *set,
 	/* ECHILD: a SIGCHLD handler of lmtp reaped it first; fine */
 }
 
+/* Tell the frontdesk-sender service (its socket in base_dir) that spool_dir
+   has a new entry: one line on a non-blocking socket, no reply awaited.
+   Returns 0 when the line was written or the service is there but busy
+   (the entry waits for the service's rescan), -1 when there is no service
+   to tell (then a runner is started). */
+static int ack_notify_service(struct mail_deliver_context *ctx,
+			      struct event *event, const char *spool_dir)
+{
+	const char *path = t_strconcat(ctx->rcpt_user->set->base_dir,
+				       "/"FRONTDESK_SENDER_SOCKET, NULL);
+	const char *line = t_strconcat("SPOOL\t", spool_dir, "\n", NULL);
+	size_t len = strlen(line);
+	ssize_t ret;
+	int fd;
+
+	fd = net_connect_unix(path);
+	if (fd == -1) {
+		/* no service, a stopped one, or one for another mail
+		   user (the socket is its user's only) */
+		if (errno == ENOENT || errno == ECONNREFUSED ||
+		    errno == ENOTSOCK || errno == EACCES || errno == EPERM)
+			return -1;
+		/* EAGAIN: the listener's backlog is full; the service is
+		   busy and rescans its spools anyway */
+		e_warning(event, "connect(%s) failed: %m; the ack waits in "
+			  "%s for the service's next scan", path, spool_dir);
+		return 0;
+	}
+	ret = write(fd, line, len);
+	if (ret != (ssize_t)len) {
+		e_warning(event, "write(%s) failed: %s; the ack waits in %s "
+			  "for the service's next scan", path,
+			  ret < 0 ? strerror(errno) : "short write", spool_dir);
+	}
+	i_close_fd(&fd);
+	return 0;
+}
+
 /* Compose the acknowledgment in the customer's language, else the default
    one, else English. A template that is missing is passed over, one that
    is broken too (logged): a mistake in ack.it.txt must not leave Italian
@@ -363,7 +406,8 @@ int frontdesk_ack_queue_write(const struct frontdesk_settings *set,
 	}
 	if (ret < 0)
 		return -1;
-	ack_start_sender(set, event, spool_dir);
+	if (ack_notify_service(ctx, event, spool_dir) < 0)
+		ack_start_sender(set, event, spool_dir);
 	return 0;
 }
 

@@ -287,7 +287,10 @@ class Dovecot:
     def __init__(self, module_path=None, plugin_settings=None, users=None,
                  sieve=None, extra_conf="", load_frontdesk=None,
                  use_sieve=True, sink=None, precreate=None, name="t",
-                 sieve_before=None, sieve_mode=None, mail_plugins=()):
+                 sieve_before=None, sieve_mode=None, mail_plugins=(),
+                 sender_service=True, sender_socket_user=None):
+        self.sender_service = sender_service
+        self.sender_socket_user = sender_socket_user or MAIL_USER
         self.module_path = module_path or DEFAULT_MODULE
         self.plugin_settings = dict(plugin_settings or {})
         self.users = {}
@@ -419,6 +422,7 @@ class Dovecot:
                 shutil.copy(DEFAULT_SENDER, dest)
                 os.chmod(dest, 0o755)
                 self.plugin_settings.setdefault("frontdesk_sender_path", dest)
+                self.sender_path = dest
             tdir = os.path.join(ddir, "templates")
             shutil.copytree(TEMPLATE_DIR, tdir)
             os.chmod(tdir, 0o755)
@@ -490,6 +494,24 @@ class Dovecot:
         submission = ("submission_host = 127.0.0.1:%d\n" % sink_port
                       if sink_port else "")
         d = self.dir
+        service = ""
+        if self.sender_service and getattr(self, "sender_path", None):
+            # the frontdesk-sender service (conf.d/91-frontdesk-sender.conf)
+            reg = os.path.join(d, "sender-registry")
+            os.makedirs(reg, exist_ok=True)
+            os.chown(reg, self.uid, self.gid)
+            os.chmod(reg, 0o700)
+            service = f"""service frontdesk-sender {{
+  executable = {self.sender_path} -r {reg}
+  user = {MAIL_USER}
+  process_limit = 1
+  process_min_avail = 1
+  unix_listener frontdesk-sender {{
+    mode = 0600
+    user = {self.sender_socket_user}
+  }}
+}}
+"""
         global_plugins = ("mail_plugins = $mail_plugins %s\n"
                           % " ".join(self.mail_plugins)
                           if self.mail_plugins else "")
@@ -545,7 +567,7 @@ protocol lda {{
 }}
 plugin {{
 {plugin_block}}}
-{self.extra_conf}
+{service}{self.extra_conf}
 """
         with open(self.conf, "w") as f:
             f.write(conf)
@@ -966,6 +988,16 @@ class _SinkHandler(socketserver.StreamRequestHandler):
 
     def handle(self):
         sink = self.server.sink
+        with sink._cond:
+            sink.connections += 1
+            sink._open.add(self.connection)
+        try:
+            self._handle(sink)
+        finally:
+            with sink._cond:
+                sink._open.discard(self.connection)
+
+    def _handle(self, sink):
         self.reply("220 fdtest-sink ESMTP")
         mail_from, rcpts = None, []
         while True:
@@ -981,6 +1013,9 @@ class _SinkHandler(socketserver.StreamRequestHandler):
                 self.reply("250 fdtest-sink")
             elif verb == "MAIL":
                 mail_from, rcpts = _angle(arg), []
+                sink._note_mail()
+                if sink.mail_delay:
+                    time.sleep(sink.mail_delay)
                 self.reply("250 OK")
             elif verb == "RCPT":
                 rcpts.append(_angle(arg))
@@ -1030,10 +1065,19 @@ class SmtpSink:
     delay: seconds to stall before answering DATA (a slow relay);
     code:  the reply code for DATA (e.g. 451 or 554 to simulate failures);
     close_in_data: close the connection in the middle of DATA (counted in
-           .dropped)."""
+           .dropped);
+    mail_delay: seconds to stall before answering MAIL (nothing is
+           accepted yet: a client cut off meanwhile has sent nothing).
+    .mail_commands counts the MAIL commands received, .connections the
+    connections accepted."""
 
-    def __init__(self, delay=0.0, code=250, port=0, close_in_data=False):
+    def __init__(self, delay=0.0, code=250, port=0, close_in_data=False,
+                 mail_delay=0.0):
         self.delay = delay
+        self.mail_delay = mail_delay
+        self.mail_commands = 0
+        self.connections = 0
+        self._open = set()
         self.port = port
         self.code = code
         self.close_in_data = close_in_data
@@ -1046,6 +1090,17 @@ class SmtpSink:
         with self._cond:
             self.messages.append(msg)
             self._cond.notify_all()
+
+    def _note_mail(self):
+        with self._cond:
+            self.mail_commands += 1
+            self._cond.notify_all()
+
+    def wait_mail_commands(self, count=1, timeout=10.0):
+        """Wait until at least count MAIL commands arrived."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self.mail_commands >= count, timeout)
 
     def _note_dropped(self):
         with self._cond:
@@ -1081,10 +1136,18 @@ class SmtpSink:
         return self
 
     def stop(self):
+        """Stop listening and drop the open connections, as a relay that
+        goes down does (a client that keeps connections open must notice)."""
         if self.server:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+        with self._cond:
+            for conn in list(self._open):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def __enter__(self):
         return self.start()

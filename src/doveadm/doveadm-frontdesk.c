@@ -65,6 +65,7 @@ frontdesk_cmd_desk(struct doveadm_mail_cmd_context *ctx,
 		frontdesk_cmd_fail(ctx, EX_CONFIG, error);
 		return NULL;
 	}
+	desk->base_dir = p_strdup(ctx->pool, user->set->base_dir);
 	return desk;
 }
 

@@ -11,6 +11,7 @@
 #include "frontdesk-spool.h"
 #include "frontdesk-ticket.h"
 #include "frontdesk-state.h"
+#include "frontdesk-sender-wake.h"
 #include "frontdesk-admin.h"
 
 #include <dirent.h>
@@ -190,62 +191,6 @@ int frontdesk_desk_drop(struct frontdesk_desk *desk,
 	return 0;
 }
 
-/* Start frontdesk-sender for the spool unless one runs (it holds
-   runner.lock), detached, the way the delivery does. A runner that is
-   waiting sees the entry come back into queue/ (inotify) by itself. */
-static void desk_start_sender(struct frontdesk_desk *desk)
-{
-	const char *lock_path = t_strconcat(desk->spool_dir, "/runner.lock",
-					    NULL);
-	const char *path = desk->set->ack.sender_path;
-	pid_t pid;
-	int fd, status;
-
-	fd = open(lock_path, O_RDWR | O_CREAT, 0600);
-	if (fd < 0) {
-		e_error(desk->event, "open(%s) failed: %m", lock_path);
-		return;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		i_close_fd(&fd);
-		return;
-	}
-	i_close_fd(&fd);
-	if (access(path, X_OK) < 0) {
-		e_error(desk->event, "frontdesk_sender_path %s: %m; the ack "
-			"stays queued until the next delivery", path);
-		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		e_error(desk->event, "fork() failed: %m");
-		return;
-	}
-	if (pid == 0) {
-		const char *argv[] = { path, desk->spool_dir, NULL };
-		const char *envp[] = {
-			"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL
-		};
-		int null_fd;
-
-		if (fork() != 0)
-			_exit(0);
-		(void)setsid();
-		null_fd = open("/dev/null", O_RDWR);
-		if (null_fd >= 0) {
-			(void)dup2(null_fd, 0);
-			(void)dup2(null_fd, 1);
-			(void)dup2(null_fd, 2);
-		}
-		closefrom(3);
-		if (getenv("TZ") != NULL)
-			envp[1] = t_strconcat("TZ=", getenv("TZ"), NULL);
-		(void)execve(path, (char **)argv, (char **)envp);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) ;
-}
-
 int frontdesk_desk_retry(struct frontdesk_desk *desk,
 			 const struct frontdesk_queue_item *item, time_t now,
 			 const char **error_r)
@@ -267,7 +212,8 @@ int frontdesk_desk_retry(struct frontdesk_desk *desk,
 	if (strcmp(item->subdir, "queue") != 0 &&
 	    frontdesk_desk_drop(desk, item, error_r) < 0)
 		return -1;
-	desk_start_sender(desk);
+	frontdesk_sender_wake(desk->event, desk->base_dir,
+			      desk->set->ack.sender_path, desk->spool_dir, FALSE);
 	return 0;
 }
 

@@ -18,6 +18,8 @@ struct frontdesk_desk {
 	const struct frontdesk_settings *set;
 	/* where the plugin keeps state and the spool (may not exist yet) */
 	const char *state_dir, *spool_dir;
+	/* Dovecot's base_dir (the sender service's socket); NULL: unknown */
+	const char *base_dir;
 	/* the ticket secret; secret_len 0 when there is none yet (then no
 	   reference is ours), secret_error says why */
 	struct frontdesk_ticket_key key;

@@ -26,6 +26,7 @@
 #include "frontdesk-ack.h"
 #include "frontdesk-spool.h"
 #include "frontdesk-dkim.h"
+#include "frontdesk-sender-wake.h"
 #include "frontdesk-ack-queue.h"
 
 #include <fcntl.h>
@@ -33,9 +34,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-
-/* the unix_listener of service frontdesk-sender, in base_dir */
-#define FRONTDESK_SENDER_SOCKET "frontdesk-sender"
 
 struct template_cache_entry {
 	char *path;
@@ -139,106 +137,6 @@ static int ack_from(struct mail_deliver_context *ctx,
 	}
 	*from_r = t_strconcat(from, at, NULL);
 	*domain_r = at + 1;
-	return 0;
-}
-
-/* Start frontdesk-sender unless one is running (it holds runner.lock). A
-   runner that is leaving looks at the queue once more after letting the
-   lock go, so an entry queued meanwhile is never stranded. */
-static void ack_start_sender(const struct frontdesk_settings *set,
-			     struct event *event, const char *spool_dir)
-{
-	const char *lock_path = t_strconcat(spool_dir, "/runner.lock", NULL);
-	const char *path = set->ack.sender_path;
-	pid_t pid;
-	int fd, status;
-
-	fd = open(lock_path, O_RDWR | O_CREAT, 0600);
-	if (fd < 0) {
-		e_error(event, "open(%s) failed: %m", lock_path);
-		return;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		i_close_fd(&fd);
-		return; /* a runner is at work */
-	}
-	i_close_fd(&fd);
-	if (access(path, X_OK) < 0) {
-		e_error(event, "frontdesk_sender_path %s: %m; the ack "
-			"stays queued in %s", path, spool_dir);
-		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		e_error(event, "fork() failed: %m; the ack stays queued "
-			"in %s", spool_dir);
-		return;
-	}
-	if (pid == 0) {
-		/* the child forks the runner and leaves at once, so the
-		   runner belongs to init and lmtp never waits for it */
-		const char *argv[] = {
-			path, "-d", spool_dir, NULL
-		};
-		const char *envp[] = {
-			"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL
-		};
-		int null_fd;
-
-		if (fork() != 0)
-			_exit(0);
-		(void)setsid();
-		null_fd = open("/dev/null", O_RDWR);
-		if (null_fd >= 0) {
-			(void)dup2(null_fd, 0);
-			(void)dup2(null_fd, 1);
-		}
-		/* stderr stays: it is Dovecot's log */
-		closefrom(3);
-		if (getenv("TZ") != NULL)
-			envp[1] = t_strconcat("TZ=", getenv("TZ"), NULL);
-		(void)execve(path, (char **)argv, (char **)envp);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) ;
-	/* ECHILD: a SIGCHLD handler of lmtp reaped it first; fine */
-}
-
-/* Tell the frontdesk-sender service (its socket in base_dir) that spool_dir
-   has a new entry: one line on a non-blocking socket, no reply awaited.
-   Returns 0 when the line was written or the service is there but busy
-   (the entry waits for the service's rescan), -1 when there is no service
-   to tell (then a runner is started). */
-static int ack_notify_service(struct mail_deliver_context *ctx,
-			      struct event *event, const char *spool_dir)
-{
-	const char *path = t_strconcat(ctx->rcpt_user->set->base_dir,
-				       "/"FRONTDESK_SENDER_SOCKET, NULL);
-	const char *line = t_strconcat("SPOOL\t", spool_dir, "\n", NULL);
-	size_t len = strlen(line);
-	ssize_t ret;
-	int fd;
-
-	fd = net_connect_unix(path);
-	if (fd == -1) {
-		/* no service, a stopped one, or one for another mail
-		   user (the socket is its user's only) */
-		if (errno == ENOENT || errno == ECONNREFUSED ||
-		    errno == ENOTSOCK || errno == EACCES || errno == EPERM)
-			return -1;
-		/* EAGAIN: the listener's backlog is full; the service is
-		   busy and rescans its spools anyway */
-		e_warning(event, "connect(%s) failed: %m; the ack waits in "
-			  "%s for the service's next scan", path, spool_dir);
-		return 0;
-	}
-	ret = write(fd, line, len);
-	if (ret != (ssize_t)len) {
-		e_warning(event, "write(%s) failed: %s; the ack waits in %s "
-			  "for the service's next scan", path,
-			  ret < 0 ? strerror(errno) : "short write", spool_dir);
-	}
-	i_close_fd(&fd);
 	return 0;
 }
 
@@ -406,8 +304,8 @@ int frontdesk_ack_queue_write(const struct frontdesk_settings *set,
 	}
 	if (ret < 0)
 		return -1;
-	if (ack_notify_service(ctx, event, spool_dir) < 0)
-		ack_start_sender(set, event, spool_dir);
+	frontdesk_sender_wake(event, ctx->rcpt_user->set->base_dir,
+			      set->ack.sender_path, spool_dir, TRUE);
 	return 0;
 }
 

@@ -66,7 +66,7 @@ static void json_str(string_t *out, const char *key, const char *value)
 static void
 print_result(struct cli *cli, const char *id_key, const char *id,
 	     const struct frontdesk_classification *r,
-	     const char *ack_reason)
+	     const char *ack_reason, enum frontdesk_machine_kind machine)
 {
 	string_t *out = t_str_new(512);
 	ARRAY_TYPE(const_string) kws;
@@ -76,6 +76,9 @@ print_result(struct cli *cli, const char *id_key, const char *id,
 	if (cli->mode == OUTPUT_HUMAN) {
 		str_printfa(out, "%-28s %-12s %-5s %4.2f %-3s %-3s %-3s %-20s %s\n",
 			    t_strcut(id, '\0'),
+			    machine != FRONTDESK_MACHINE_NONE ?
+			    t_strconcat("[", frontdesk_machine_kind_name(machine),
+					"]", NULL) :
 			    r->need[0] == '\0' ? "-" : r->need,
 			    frontdesk_office_name(r->office), r->confidence,
 			    r->urgent ? "URG" : "", r->unsure ? "?" : "",
@@ -110,8 +113,16 @@ print_result(struct cli *cli, const char *id_key, const char *id,
 	json_str(out, "language", r->language);
 	str_printfa(out, "\"confidence\":%.3f,", r->confidence);
 	json_str(out, "explanation", r->explanation);
+	if (machine != FRONTDESK_MACHINE_NONE)
+		json_str(out, "machine", frontdesk_machine_kind_name(machine));
+	else
+		str_append(out, "\"machine\":null,");
 	t_array_init(&kws, 4);
-	frontdesk_tags_keywords(cli->set, r, &kws);
+	/* what the delivery tags (a ticket is known only to the plugin) */
+	if (machine != FRONTDESK_MACHINE_NONE)
+		frontdesk_tags_machine_keywords(cli->set, machine, FALSE, &kws);
+	else
+		frontdesk_tags_keywords(cli->set, r, &kws);
 	str_append(out, "\"keywords\":[");
 	i = 0;
 	array_foreach_elem(&kws, kw) {
@@ -120,7 +131,10 @@ print_result(struct cli *cli, const char *id_key, const char *id,
 		str_append_c(out, '"');
 	}
 	str_append(out, "],");
-	json_str(out, "folder", r->office == FRONTDESK_OFFICE_BACK ?
+	json_str(out, "folder", machine != FRONTDESK_MACHINE_NONE ?
+		 (*cli->set->folder_machine != '\0' ?
+		  cli->set->folder_machine : "INBOX") :
+		 r->office == FRONTDESK_OFFICE_BACK ?
 		 cli->set->folder_back : cli->set->folder_front);
 	if (ack_reason != NULL) {
 		str_printfa(out, "\"ack\":{\"send\":%s,\"reason\":\"%s\"},",
@@ -200,7 +214,7 @@ static int classify_stream(struct cli *cli, const char *name,
 		i_error("%s: %s", name, error);
 		cli->exit_code = 1;
 	} else {
-		const char *reason;
+		struct frontdesk_guard_verdict verdict;
 
 		cli_set_envelope(cli, view);
 		if (cli->mode == OUTPUT_FEATURES) {
@@ -209,8 +223,9 @@ static int classify_stream(struct cli *cli, const char *name,
 			return 0;
 		}
 		frontdesk_classify(cli->model, cli->set, view, pool, &result);
-		(void)frontdesk_guard_check(&cli->set->guard, view, &reason);
-		print_result(cli, "file", name, &result, reason);
+		frontdesk_guard_verdict(&cli->set->guard, view, &verdict);
+		print_result(cli, "file", name, &result, verdict.reason,
+			     verdict.machine);
 		cli->messages++;
 	}
 	pool_unref(&pool);
@@ -363,7 +378,8 @@ static void classify_jsonl(struct cli *cli)
 				pool = pool_alloconly_create("jsonl", 4096);
 				frontdesk_classify_text(cli->model, cli->set,
 					subject, body, lang, pool, &result);
-				print_result(cli, "id", id, &result, NULL);
+				print_result(cli, "id", id, &result, NULL,
+					     FRONTDESK_MACHINE_NONE);
 				pool_unref(&pool);
 				cli->messages++;
 			}

@@ -168,7 +168,8 @@ static void cli_set_envelope(struct cli *cli, struct frontdesk_view *view)
 
 	if (from == NULL)
 		from = header_addr(view, "Return-Path");
-	if (from == NULL)
+	/* no From either: the sender is unknown, not <> */
+	if (from == NULL && *view->from_addr != '\0')
 		from = view->from_addr;
 	if (to == NULL)
 		to = header_addr(view, "Delivered-To");

@@ -270,18 +270,18 @@ static bool guard_dmarc_aggregate(const struct frontdesk_view *view)
 		strstr(subj, "submitter:") != NULL;
 }
 
-/* The kind of machine mail from what its content says, else fallback. */
+/* The kind of machine mail from what its content says (a report, or
+   what the header-less recognizer made of it), else fallback. */
 static enum frontdesk_machine_kind
 guard_content_kind(const struct frontdesk_view *view,
+		   enum frontdesk_machine_kind recognized,
 		   enum frontdesk_machine_kind fallback)
 {
 	enum frontdesk_machine_kind kind;
-	const char *reason;
 
 	if ((kind = guard_report_kind(view)) != FRONTDESK_MACHINE_NONE)
 		return kind;
-	kind = frontdesk_machine_recognize(view, &reason);
-	return kind != FRONTDESK_MACHINE_NONE ? kind : fallback;
+	return recognized != FRONTDESK_MACHINE_NONE ? recognized : fallback;
 }
 
 /* Auto-Submitted: auto-replied is an answer (RFC 3834), auto-generated
@@ -321,6 +321,18 @@ static bool guard_mail_system(const char *addr)
 		strcmp(local, "post_master") == 0;
 }
 
+/* The envelope sender is <> (not merely unknown, as for a file without
+   From and Return-Path the dry run reads). */
+static bool guard_null_sender(const struct frontdesk_view *view)
+{
+	const char *rp;
+
+	if (view->envelope_from != NULL)
+		return *view->envelope_from == '\0';
+	rp = frontdesk_view_header(view, "Return-Path");
+	return rp != NULL && *t_str_trim(rp, " \t<>") == '\0';
+}
+
 /* Is this machine mail, and what kind? Signals that a person's mail can
    carry too (X-Auto-Response-Suppress from Outlook, Precedence from a
    CRM, X-Loop from procmail, a no-reply sender of a web form) keep the
@@ -328,13 +340,16 @@ static bool guard_mail_system(const char *addr)
    only the content can say so then. */
 static enum frontdesk_machine_kind
 guard_machine(const struct frontdesk_guard_settings *set,
-	      const struct frontdesk_view *view)
+	      const struct frontdesk_view *view,
+	      enum frontdesk_machine_kind recognized)
 {
-	const char *sender = guard_sender(view), *v, *reason;
+	const char *sender = guard_sender(view), *v;
 	const struct frontdesk_header *h;
 	const char *const *name;
 	enum frontdesk_machine_kind kind;
 	bool pec_transport = FALSE, mail_system;
+
+#define CONTENT(fallback) guard_content_kind(view, recognized, (fallback))
 
 	if ((kind = guard_report_kind(view)) != FRONTDESK_MACHINE_NONE)
 		return kind;
@@ -355,12 +370,11 @@ guard_machine(const struct frontdesk_guard_settings *set,
 	if ((v = frontdesk_view_header(view, "Auto-Submitted")) != NULL &&
 	    !value_is_token(v, auto_submitted_no)) {
 		/* Exim's plain bounces say auto-replied too */
-		return guard_content_kind(view, mail_system ?
-			FRONTDESK_MACHINE_BOUNCE :
-			guard_auto_submitted_kind(v));
+		return CONTENT(mail_system ? FRONTDESK_MACHINE_BOUNCE :
+			       guard_auto_submitted_kind(v));
 	}
-	if (mail_system || (sender != NULL && *sender == '\0'))
-		return guard_content_kind(view, FRONTDESK_MACHINE_BOUNCE);
+	if (mail_system || guard_null_sender(view))
+		return CONTENT(FRONTDESK_MACHINE_BOUNCE);
 	array_foreach(&view->headers, h) {
 		if (strcasecmp(h->name, "List-Id") == 0 ||
 		    strcasecmp(h->name, "List-Unsubscribe") == 0 ||
@@ -369,7 +383,7 @@ guard_machine(const struct frontdesk_guard_settings *set,
 		/* list software's other mail: "you are not a member" */
 		if (strncasecmp(h->name, "List-", 5) == 0 ||
 		    str_array_icase_find(list_server_headers, h->name))
-			return guard_content_kind(view, FRONTDESK_MACHINE_LIST);
+			return CONTENT(FRONTDESK_MACHINE_LIST);
 		if (strcasecmp(h->name, "X-AMAZON-MAIL-RELAY-TYPE") == 0 &&
 		    strncasecmp(t_str_trim(h->value, " "), "notification",
 				12) == 0)
@@ -378,8 +392,7 @@ guard_machine(const struct frontdesk_guard_settings *set,
 			/* X-Loop: procmail and lists stamp persons' mail */
 			if (strcasecmp(h->name, *name) == 0 &&
 			    strcasecmp(*name, "X-Loop") != 0)
-				return guard_content_kind(view,
-					FRONTDESK_MACHINE_AUTO_REPLY);
+				return CONTENT(FRONTDESK_MACHINE_AUTO_REPLY);
 		}
 	}
 	if (guard_dmarc_aggregate(view))
@@ -388,11 +401,11 @@ guard_machine(const struct frontdesk_guard_settings *set,
 	     (*view->from_addr != '\0' &&
 	      guard_system_sender(set, view->from_addr))) &&
 	    !guard_reply_to_person(set, view))
-		return guard_content_kind(view, FRONTDESK_MACHINE_NOTIFICATION);
-	kind = frontdesk_machine_recognize(view, &reason);
-	if (kind == FRONTDESK_MACHINE_PEC && pec_transport)
+		return CONTENT(FRONTDESK_MACHINE_NOTIFICATION);
+	if (recognized == FRONTDESK_MACHINE_PEC && pec_transport)
 		return FRONTDESK_MACHINE_NONE;
-	return kind;
+	return recognized;
+#undef CONTENT
 }
 
 /* Does this mail carry one of our acknowledgments' Message-IDs where a
@@ -416,10 +429,12 @@ static bool guard_about_ack(const struct frontdesk_guard_settings *set,
 static const char *
 guard_reason(const struct frontdesk_guard_settings *set,
 	     const struct frontdesk_view *view,
-	     enum frontdesk_machine_kind machine)
+	     enum frontdesk_machine_kind machine,
+	     enum frontdesk_machine_kind recognized,
+	     const char *recognized_reason)
 {
 	const char *sender = guard_sender(view);
-	const char *v, *reason, *const *name;
+	const char *v, *const *name;
 	const struct frontdesk_header *h;
 
 	if (sender == NULL || *sender == '\0')
@@ -481,9 +496,8 @@ guard_reason(const struct frontdesk_guard_settings *set,
 	   one: say nothing rather than answer what we could not read. */
 	if (view->headers_truncated)
 		return "headers-truncated";
-	if (frontdesk_machine_recognize(view, &reason) !=
-	    FRONTDESK_MACHINE_NONE)
-		return reason;
+	if (recognized != FRONTDESK_MACHINE_NONE)
+		return recognized_reason;
 	if (machine != FRONTDESK_MACHINE_NONE)
 		return "machine";
 	if (set->check_recipient && !guard_addressed_to_us(set, view))
@@ -495,12 +509,17 @@ void frontdesk_guard_verdict(const struct frontdesk_guard_settings *set,
 			     const struct frontdesk_view *view,
 			     struct frontdesk_guard_verdict *verdict_r)
 {
-	const char *reason;
+	enum frontdesk_machine_kind recognized;
+	const char *reason, *recognized_reason;
 
 	i_zero(verdict_r);
 	T_BEGIN {
-		verdict_r->machine = guard_machine(set, view);
-		reason = guard_reason(set, view, verdict_r->machine);
+		/* the recognizer reads subject and text: once */
+		recognized = frontdesk_machine_recognize(view,
+							 &recognized_reason);
+		verdict_r->machine = guard_machine(set, view, recognized);
+		reason = guard_reason(set, view, verdict_r->machine,
+				      recognized, recognized_reason);
 		verdict_r->about_ack = verdict_r->machine !=
 			FRONTDESK_MACHINE_NONE &&
 			guard_about_ack(set, view, verdict_r->machine);

@@ -108,3 +108,28 @@ def test_ticket_corpora_stay_customers():
         assert tally["counts"].get("customer-not-acked", 0) == 0, \
             tally["misses"]["customer-not-acked"][:20]
     assert lines >= 310
+
+
+def _classify(data):
+    if not os.access(CLI, os.X_OK):
+        pytest.skip("frontdesk-classify not built")
+    r = subprocess.run([CLI, "-c", "/dev/null", "-o",
+                        "frontdesk_model=" + fdtest.DEFAULT_MODEL, "-o",
+                        "frontdesk_weights=" + fdtest.DEFAULT_WEIGHTS, "-"],
+                       input=data, capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_dry_run_unknown_sender_is_no_bounce():
+    """A file without From and Return-Path has an unknown sender, not <>:
+    the dry run must not call it a bounce; Return-Path: <> is one."""
+    body = (b"To: support@example.com\nSubject: invoice 12 charged twice\n\n"
+            b"you charged my card twice for invoice 12, please refund.\n")
+    obj = _classify(body)
+    assert obj["machine"] is None, obj
+    assert obj["folder"] in ("FrontOffice", "BackOffice")
+    obj = _classify(b"Return-Path: <>\n" + body)
+    assert obj["machine"] == "bounce", obj
+    assert obj["folder"] == "Automatic" and obj["keywords"] == ["bounce"]
+    assert obj["ack"]["send"] is False

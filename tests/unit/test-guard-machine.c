@@ -210,8 +210,46 @@ static void test_view_report_fields(void)
 	test_end();
 }
 
+static const char *folder_value;
+
+static const char *folder_env(const char *name, void *context ATTR_UNUSED)
+{
+	return strcmp(name, "frontdesk_folder_machine") == 0 ?
+		folder_value : NULL;
+}
+
+static void test_settings_folder_machine(void)
+{
+	struct frontdesk_settings *set;
+	const char *error;
+	pool_t pool;
+
+	test_begin("settings frontdesk_folder_machine");
+	pool = pool_alloconly_create("folder machine", 4096);
+	folder_value = NULL;
+	test_assert(frontdesk_settings_parse(pool, folder_env, NULL, &set,
+					     &error) == 0);
+	test_assert_strcmp(set->folder_machine, "Automatic");
+	/* empty: leave machine mail where Sieve or Dovecot puts it */
+	folder_value = "";
+	test_assert(frontdesk_settings_parse(pool, folder_env, NULL, &set,
+					     &error) == 0);
+	test_assert_strcmp(set->folder_machine, "");
+	folder_value = "Robots";
+	test_assert(frontdesk_settings_parse(pool, folder_env, NULL, &set,
+					     &error) == 0);
+	test_assert_strcmp(set->folder_machine, "Robots");
+	folder_value = "Bad\tName";
+	test_assert(frontdesk_settings_parse(pool, folder_env, NULL, &set,
+					     &error) < 0);
+	test_assert(strstr(error, "frontdesk_folder_machine") != NULL);
+	pool_unref(&pool);
+	test_end();
+}
+
 void test_guard_machine(void)
 {
 	test_guard_machine_kinds();
 	test_view_report_fields();
+	test_settings_folder_machine();
 }

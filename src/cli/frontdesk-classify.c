@@ -60,14 +60,16 @@ static void print_usage(FILE *f)
 static void
 print_result(struct cli *cli, const char *id_key, const char *id,
 	     const struct frontdesk_classification *r,
-	     const char *ack_reason)
+	     const char *ack_reason, enum frontdesk_machine_kind machine)
 {
 	string_t *out = t_str_new(512);
 
 	if (cli->mode == OUTPUT_HUMAN)
-		frontdesk_report_human(out, id, r, ack_reason);
-	else
-		frontdesk_report_json(out, cli->set, id_key, id, r, ack_reason);
+		frontdesk_report_human(out, id, r, ack_reason, machine);
+	else {
+		frontdesk_report_json(out, cli->set, id_key, id, r, ack_reason,
+				      machine);
+	}
 	fputs(str_c(out), stdout);
 }
 
@@ -122,7 +124,7 @@ static int classify_stream(struct cli *cli, const char *name,
 		i_error("%s: %s", name, error);
 		cli->exit_code = 1;
 	} else {
-		const char *reason;
+		struct frontdesk_guard_verdict verdict;
 
 		cli_set_envelope(cli, view);
 		if (cli->mode == OUTPUT_FEATURES) {
@@ -131,8 +133,9 @@ static int classify_stream(struct cli *cli, const char *name,
 			return 0;
 		}
 		frontdesk_classify(cli->model, cli->set, view, pool, &result);
-		(void)frontdesk_guard_check(&cli->set->guard, view, &reason);
-		print_result(cli, "file", name, &result, reason);
+		frontdesk_guard_verdict(&cli->set->guard, view, &verdict);
+		print_result(cli, "file", name, &result, verdict.reason,
+			     verdict.machine);
 		cli->messages++;
 	}
 	pool_unref(&pool);
@@ -285,7 +288,8 @@ static void classify_jsonl(struct cli *cli)
 				pool = pool_alloconly_create("jsonl", 4096);
 				frontdesk_classify_text(cli->model, cli->set,
 					subject, body, lang, pool, &result);
-				print_result(cli, "id", id, &result, NULL);
+				print_result(cli, "id", id, &result, NULL,
+					     FRONTDESK_MACHINE_NONE);
 				pool_unref(&pool);
 				cli->messages++;
 			}

@@ -28,12 +28,16 @@ void frontdesk_report_human_header(string_t *out)
 
 void frontdesk_report_human(string_t *out, const char *id,
 			    const struct frontdesk_classification *r,
-			    const char *ack_reason)
+			    const char *ack_reason,
+			    enum frontdesk_machine_kind machine)
 {
 	bool ok = ack_reason != NULL && strcmp(ack_reason, "ok") == 0;
 
 	str_printfa(out, "%-28s %-12s %-5s %4.2f %-3s %-3s %-3s %-20s %s\n",
-		    id, r->need[0] == '\0' ? "-" : r->need,
+		    id, machine != FRONTDESK_MACHINE_NONE ?
+		    t_strconcat("[", frontdesk_machine_kind_name(machine), "]",
+				NULL) :
+		    r->need[0] == '\0' ? "-" : r->need,
 		    frontdesk_office_name(r->office), r->confidence,
 		    r->urgent ? "URG" : "", r->unsure ? "?" : "",
 		    r->language, ack_reason == NULL ? "-" :
@@ -45,7 +49,8 @@ void frontdesk_report_human(string_t *out, const char *id,
 void frontdesk_report_json(string_t *out, const struct frontdesk_settings *set,
 			   const char *id_key, const char *id,
 			   const struct frontdesk_classification *r,
-			   const char *ack_reason)
+			   const char *ack_reason,
+			   enum frontdesk_machine_kind machine)
 {
 	ARRAY_TYPE(const_string) kws;
 	const char *kw;
@@ -74,8 +79,16 @@ void frontdesk_report_json(string_t *out, const struct frontdesk_settings *set,
 	json_str(out, "language", r->language);
 	str_printfa(out, "\"confidence\":%.3f,", r->confidence);
 	json_str(out, "explanation", r->explanation);
+	if (machine != FRONTDESK_MACHINE_NONE)
+		json_str(out, "machine", frontdesk_machine_kind_name(machine));
+	else
+		str_append(out, "\"machine\":null,");
 	t_array_init(&kws, 4);
-	frontdesk_tags_keywords(set, r, &kws);
+	/* what the delivery tags (a ticket is known only to the plugin) */
+	if (machine != FRONTDESK_MACHINE_NONE)
+		frontdesk_tags_machine_keywords(set, machine, FALSE, &kws);
+	else
+		frontdesk_tags_keywords(set, r, &kws);
 	str_append(out, "\"keywords\":[");
 	i = 0;
 	array_foreach_elem(&kws, kw) {
@@ -84,7 +97,10 @@ void frontdesk_report_json(string_t *out, const struct frontdesk_settings *set,
 		str_append_c(out, '"');
 	}
 	str_append(out, "],");
-	json_str(out, "folder", r->office == FRONTDESK_OFFICE_BACK ?
+	json_str(out, "folder", machine != FRONTDESK_MACHINE_NONE ?
+		 (*set->folder_machine != '\0' ? set->folder_machine :
+		  "INBOX") :
+		 r->office == FRONTDESK_OFFICE_BACK ?
 		 set->folder_back : set->folder_front);
 	if (ack_reason != NULL) {
 		str_printfa(out, "\"ack\":{\"send\":%s,\"reason\":\"%s\"},",
@@ -114,7 +130,8 @@ void frontdesk_report_set_envelope(struct frontdesk_view *view,
 {
 	if (from == NULL)
 		from = header_addr(view, "Return-Path");
-	if (from == NULL)
+	/* no From either: the sender is unknown, not <> */
+	if (from == NULL && *view->from_addr != '\0')
 		from = view->from_addr;
 	if (to == NULL)
 		to = header_addr(view, "Delivered-To");
@@ -130,8 +147,9 @@ int frontdesk_report_classify(const struct frontdesk_model *model,
 			      string_t *out, const char **error_r)
 {
 	struct frontdesk_classification result;
+	struct frontdesk_guard_verdict verdict;
 	struct frontdesk_view *view;
-	const char *reason, *error;
+	const char *error;
 	pool_t pool;
 	int ret;
 
@@ -142,12 +160,13 @@ int frontdesk_report_classify(const struct frontdesk_model *model,
 	else {
 		frontdesk_report_set_envelope(view, from, to);
 		frontdesk_classify(model, set, view, pool, &result);
-		(void)frontdesk_guard_check(&set->guard, view, &reason);
-		if (human)
-			frontdesk_report_human(out, name, &result, reason);
-		else {
+		frontdesk_guard_verdict(&set->guard, view, &verdict);
+		if (human) {
+			frontdesk_report_human(out, name, &result,
+					       verdict.reason, verdict.machine);
+		} else {
 			frontdesk_report_json(out, set, "file", name, &result,
-					      reason);
+					      verdict.reason, verdict.machine);
 		}
 	}
 	pool_unref(&pool);

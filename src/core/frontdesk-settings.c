@@ -456,12 +456,16 @@ int frontdesk_settings_parse(pool_t pool, frontdesk_getenv_func_t *getenv_func,
 	size_t headers;
 
 	set = p_new(pool, struct frontdesk_settings, 1);
+	set->folder_machine = "";
 	frontdesk_view_limits_default(&set->limits);
 	if (get_bool(&ctx, "frontdesk_enabled", FALSE, &set->enabled) < 0 ||
 	    get_folder(&ctx, "frontdesk_folder_front", "FrontOffice",
 		       &set->folder_front) < 0 ||
 	    get_folder(&ctx, "frontdesk_folder_back", "BackOffice",
 		       &set->folder_back) < 0 ||
+	    (*get(&ctx, "frontdesk_folder_machine", "Automatic") != '\0' &&
+	     get_folder(&ctx, "frontdesk_folder_machine", "Automatic",
+			&set->folder_machine) < 0) ||
 	    parse_needs(&ctx, set) < 0 ||
 	    get_fraction(&ctx, "frontdesk_unsure_threshold", 0.4,
 			 &set->unsure_threshold) < 0 ||

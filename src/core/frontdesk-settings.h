@@ -71,6 +71,9 @@ struct frontdesk_settings {
 	bool enabled;
 	const char *folder_front;
 	const char *folder_back;
+	/* machine mail (bounces, auto-replies, lists, ...): "" = leave it
+	   where Sieve or Dovecot puts it */
+	const char *folder_machine;
 	/* shipped model, and the admin's rule file ("" = none) */
 	const char *model_path;
 	const char *rules_path;

@@ -258,6 +258,28 @@ static const char *followup_ticket(const struct ack_env *env,
 	return NULL;
 }
 
+/* The ticket a machine mail is about: our reference in its Subject
+   ("Automatic reply: Re: ... [FD-...]"), in the Message-ID of our ack it
+   answers, in the headers a report returns, or quoted in a bounce's text.
+   References are checked with the secret, so none can be made up. */
+static const char *machine_ticket(const struct ack_env *env,
+				  const struct frontdesk_view *view,
+				  enum frontdesk_machine_kind kind,
+				  bool about_ack)
+{
+	const char *ticket;
+
+	if ((ticket = followup_ticket(env, view)) != NULL)
+		return ticket;
+	if ((ticket = frontdesk_ticket_find(&env->key,
+					    str_c(view->report_text))) != NULL)
+		return ticket;
+	if (about_ack || kind == FRONTDESK_MACHINE_BOUNCE ||
+	    kind == FRONTDESK_MACHINE_DELAY)
+		return frontdesk_ticket_find(&env->key, str_c(view->text));
+	return NULL;
+}
+
 static void ack_release(struct ack_env *env, const char *ticket)
 {
 	const char *error;
@@ -369,12 +391,15 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 			   pool_t pool, struct frontdesk_ack_decision *dec)
 {
 	const struct frontdesk_settings *set = fuser->set;
+	struct frontdesk_guard_verdict verdict;
 	struct ack_env *env;
-	const char *ticket, *record, *error, *reason;
+	const char *ticket, *record = NULL, *error, *reason;
 	bool by_reference;
 	int ret;
 
 	i_zero(dec);
+	frontdesk_guard_verdict(&set->guard, view, &verdict);
+	dec->machine = verdict.machine;
 	dec->reason = "disabled";
 	if (set->ack.mode == FRONTDESK_ACK_NO)
 		return;
@@ -386,6 +411,27 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 		return;
 	}
 	dec->env = env;
+	if (verdict.machine != FRONTDESK_MACHINE_NONE) {
+		/* never answered, never a ticket of its own */
+		dec->send = FALSE;
+		dec->reason = verdict.reason;
+		ticket = machine_ticket(env, view, verdict.machine,
+					verdict.about_ack);
+		if (ticket == NULL)
+			return;
+		dec->ticket = p_strdup(pool, ticket);
+		ret = frontdesk_state_lookup(env->state, ticket, &record,
+					     &error);
+		if (ret < 0) {
+			e_error(fuser->event, "ticket lookup failed: %s",
+				error);
+		} else if (ret > 0 && (str_begins(record, "front") ||
+				       str_begins(record, "back"))) {
+			dec->ticket_office = p_strdup(pool,
+				t_strcut(record, ' '));
+		}
+		return;
+	}
 	ticket = followup_ticket(env, view);
 	by_reference = ticket != NULL;
 	if (by_reference)
@@ -406,8 +452,8 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 				t_strcut(record, ' '));
 	}
 
-	dec->send = frontdesk_guard_check(&set->guard, view, &reason);
-	dec->reason = reason;
+	dec->reason = verdict.reason;
+	dec->send = strcmp(verdict.reason, "ok") == 0;
 	if (dec->send && dec->follow_up) {
 		/* a reference to the ticket, or a conversation we know */
 		dec->send = FALSE;

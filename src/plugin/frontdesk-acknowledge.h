@@ -7,6 +7,8 @@ struct frontdesk_view;
 struct frontdesk_classification;
 struct ack_env;
 
+#include "frontdesk-machine.h"
+
 struct frontdesk_ack_decision {
 	/* the reference of this conversation; NULL when there is no secret
 	   to make one with */
@@ -15,6 +17,11 @@ struct frontdesk_ack_decision {
 	bool follow_up;
 	/* office recorded for the ticket ("front"/"back"), or NULL */
 	const char *ticket_office;
+	/* machine mail (the guard's kind; NONE for a person's mail): never
+	   acknowledged, never a new ticket. With a ticket it is about one
+	   of our acknowledgments (its bounce, an auto-reply to it) and joins
+	   that ticket. */
+	enum frontdesk_machine_kind machine;
 	/* verdict so far: may we acknowledge, and the reason token */
 	bool send;
 	const char *reason;

@@ -231,7 +231,12 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 		const char *kw;
 
 		t_array_init(&kws, 4);
-		frontdesk_tags_keywords(set, &d->result, &kws);
+		if (d->ack.machine != FRONTDESK_MACHINE_NONE) {
+			frontdesk_tags_machine_keywords(set, d->ack.machine,
+				d->ack.ticket != NULL, &kws);
+		} else {
+			frontdesk_tags_keywords(set, &d->result, &kws);
+		}
 		if (d->ack.follow_up) {
 			kw = t_strconcat(set->keyword_prefix, "followup",
 					 NULL);
@@ -254,21 +259,39 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 	frontdesk_delivery_verdict_fill(set, d, office);
 	other = office == FRONTDESK_OFFICE_BACK ?
 		set->folder_front : set->folder_back;
-	if (frontdesk_folder_ensure(ctx->rcpt_user, d->folder, &error) < 0) {
+	/* machine mail apart, unless it joins a ticket: then where the
+	   agent of that ticket sees why the customer never got our answer */
+	if (d->ack.machine != FRONTDESK_MACHINE_NONE &&
+	    d->ack.ticket_office == NULL) {
+		d->folder = set->folder_machine;
+		other = NULL;
+	}
+	if (*d->folder != '\0' &&
+	    frontdesk_folder_ensure(ctx->rcpt_user, d->folder, &error) < 0) {
 		*error_r = t_strdup_printf("can't create folder %s: %s",
 			str_sanitize(d->folder, FRONTDESK_LOG_VALUE_MAX), error);
 		return -1;
 	}
 	/* agents expect both folders from the first day */
-	if (frontdesk_folder_ensure(ctx->rcpt_user, other, &error) < 0) {
+	if (other != NULL &&
+	    frontdesk_folder_ensure(ctx->rcpt_user, other, &error) < 0) {
 		e_warning(fuser->event, "can't create folder %s: %s",
 			  str_sanitize(other, FRONTDESK_LOG_VALUE_MAX), error);
 	}
 
 	if (set->add_headers) {
 		hdr = t_str_new(256);
-		frontdesk_tags_headers(&d->result, hdr);
-		if (d->ack.ticket != NULL) {
+		if (d->ack.machine != FRONTDESK_MACHINE_NONE)
+			frontdesk_tags_machine_headers(d->ack.machine, hdr);
+		else
+			frontdesk_tags_headers(&d->result, hdr);
+		if (d->ack.ticket != NULL &&
+		    d->ack.machine != FRONTDESK_MACHINE_NONE) {
+			str_printfa(hdr, "X-Frontdesk-Ticket: %s (%s)\r\n",
+				    d->ack.ticket,
+				    frontdesk_tags_machine_ticket_note(
+					d->ack.machine));
+		} else if (d->ack.ticket != NULL) {
 			str_printfa(hdr, "X-Frontdesk-Ticket: %s%s\r\n",
 				    d->ack.ticket, d->ack.follow_up ?
 				    " (follow-up)" : "");
@@ -307,12 +330,19 @@ frontdesk_delivery_log(struct frontdesk_user *fuser,
 {
 	const struct frontdesk_classification *r = &d->result;
 	const char *folders = frontdesk_delivery_folders(d);
+	bool machine = d->ack.machine != FRONTDESK_MACHINE_NONE;
+	/* machine mail has no need and no office of its own */
+	const char *need = machine || r->need[0] == '\0' ? "none" : r->need;
+	const char *office = !machine ? frontdesk_office_name(r->office) :
+		d->ack.ticket_office != NULL ? d->ack.ticket_office : "none";
 	struct event_passthrough *e;
 
 	e = event_create_passthrough(fuser->event)->
 		set_name("frontdesk_message_classified")->
-		add_str("need", r->need[0] == '\0' ? "none" : r->need)->
-		add_str("office", frontdesk_office_name(r->office))->
+		add_str("need", need)->
+		add_str("office", office)->
+		add_str("machine", machine ?
+			frontdesk_machine_kind_name(d->ack.machine) : "none")->
 		add_str("folder", folders)->
 		add_str("language", r->language)->
 		add_int("urgent", r->urgent ? 1 : 0)->
@@ -321,12 +351,14 @@ frontdesk_delivery_log(struct frontdesk_user *fuser,
 		add_str("ticket", d->ack.ticket == NULL ? "" : d->ack.ticket)->
 		add_str("ack", d->ack.reason);
 	e_info(e->event(), "need=%s%s%s office=%s folder=%s confidence=%.2f "
-	       "urgent=%s unsure=%s lang=%s ticket=%s ack=%s%s msgid=%s",
-	       r->need[0] == '\0' ? "none" : r->need,
-	       r->secondary != NULL ? "," : "",
-	       r->secondary != NULL ? r->secondary : "",
-	       frontdesk_office_name(r->office), folders, r->confidence,
-	       r->urgent ? "yes" : "no", r->unsure ? "yes" : "no", r->language,
+	       "urgent=%s unsure=%s lang=%s machine=%s ticket=%s ack=%s%s "
+	       "msgid=%s", need,
+	       !machine && r->secondary != NULL ? "," : "",
+	       !machine && r->secondary != NULL ? r->secondary : "",
+	       office, folders, r->confidence,
+	       !machine && r->urgent ? "yes" : "no",
+	       !machine && r->unsure ? "yes" : "no", r->language,
+	       machine ? frontdesk_machine_kind_name(d->ack.machine) : "none",
 	       d->ack.ticket == NULL ? "none" : d->ack.ticket,
 	       fuser->set->ack.mode == FRONTDESK_ACK_SHADOW ?
 	       (d->ack.send ? "shadow-yes:" : "shadow-no:") : "",
@@ -461,7 +493,8 @@ static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
 		ctx->src_mail = d.raw_mail;
 	/* keep a detail mailbox (lmtp_save_to_detail_mailbox) chosen by the
 	   admin; file only what would go to INBOX */
-	if (strcasecmp(ctx->rcpt_default_mailbox, "INBOX") == 0)
+	if (strcasecmp(ctx->rcpt_default_mailbox, "INBOX") == 0 &&
+	    *d.folder != '\0')
 		ctx->rcpt_default_mailbox = p_strdup(ctx->pool, d.folder);
 	else
 		d.folder = ctx->rcpt_default_mailbox;

@@ -13,6 +13,7 @@ int main(void)
 		test_settings,
 		test_classify,
 		test_guard,
+		test_guard_machine,
 		test_ack,
 		test_hours,
 		test_dkim,

@@ -9,6 +9,7 @@ void test_model(void);
 void test_classify(void);
 void test_settings(void);
 void test_guard(void);
+void test_guard_machine(void);
 void test_ack(void);
 void test_hours(void);
 void test_dkim(void);

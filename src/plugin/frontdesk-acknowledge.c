@@ -399,6 +399,7 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 
 	i_zero(dec);
 	frontdesk_guard_verdict(&set->guard, view, &verdict);
+	dec->guard = verdict;
 	dec->machine = verdict.machine;
 	dec->reason = "disabled";
 	if (set->ack.mode == FRONTDESK_ACK_NO)

@@ -1,6 +1,8 @@
 #ifndef FRONTDESK_ACKNOWLEDGE_H
 #define FRONTDESK_ACKNOWLEDGE_H
 
+#include "frontdesk-guard.h"
+
 struct mail_deliver_context;
 struct frontdesk_user;
 struct frontdesk_view;
@@ -22,6 +24,9 @@ struct frontdesk_ack_decision {
 	   of our acknowledgments (its bounce, an auto-reply to it) and joins
 	   that ticket. */
 	enum frontdesk_machine_kind machine;
+	/* the guard's whole verdict, computed once per delivery (the Sieve
+	   extension's verdict reads it too) */
+	struct frontdesk_guard_verdict guard;
 	/* verdict so far: may we acknowledge, and the reason token */
 	bool send;
 	const char *reason;

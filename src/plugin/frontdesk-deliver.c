@@ -145,7 +145,8 @@ frontdesk_delivery_verdict_fill(const struct frontdesk_settings *set,
 	v->set = set;
 	v->view = d->view;
 	v->result = &d->result;
-	frontdesk_guard_verdict(&set->guard, d->view, &v->guard);
+	/* the guard ran once, for the acknowledgment's decision */
+	v->guard = d->ack.guard;
 	v->office = office;
 	v->ticket = d->ack.ticket == NULL ? "" : d->ack.ticket;
 	v->follow_up = d->ack.follow_up;

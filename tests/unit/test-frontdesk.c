@@ -18,6 +18,7 @@ int main(void)
 		test_dkim,
 		test_spool,
 		test_weights,
+		test_machine,
 		NULL
 	};
 	return test_run(test_functions);

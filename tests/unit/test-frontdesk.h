@@ -14,5 +14,6 @@ void test_hours(void);
 void test_dkim(void);
 void test_spool(void);
 void test_weights(void);
+void test_machine(void);
 
 #endif

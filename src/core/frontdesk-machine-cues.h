@@ -33,6 +33,8 @@ enum frontdesk_machine_cue_class {
 	/* a person asking us something: "please help", "I was away",
 	   "my order" */
 	MCUE_CUSTOMER,
+	/* what a customer writes about: invoice, order, delivery */
+	MCUE_ERRAND,
 
 	MCUE_CLASS_COUNT
 };
@@ -69,7 +71,52 @@ extern const struct frontdesk_machine_subject_cue
 /* Reply and forward prefixes, folded with ':' ("re:", "wg:"). */
 extern const char *const frontdesk_machine_reply_prefixes[];
 extern const char *const frontdesk_machine_forward_prefixes[];
+/* Folded lines that start a quoted or forwarded message ("-----Original
+   Message-----"), and endings of "On <date>, <name> wrote:". */
+extern const char *const frontdesk_machine_cut_markers[];
+extern const char *const frontdesk_machine_quote_intros[];
+/* First words of a line that starts an Outlook quote block ("From: ..."),
+   and of the line after it ("Sent: ...") */
+extern const char *const frontdesk_machine_outlook_from[];
+extern const char *const frontdesk_machine_outlook_next[];
 /* First words of a person's greeting ("hello", "buongiorno"). */
 extern const char *const frontdesk_machine_greetings[];
+
+struct frontdesk_machine_hits {
+	unsigned int points[MCUE_CLASS_COUNT];
+	unsigned int count[MCUE_CLASS_COUNT];
+	/* folded offset of the first hit of a class, and of its first
+	   weight-2 hit; UINT_MAX when none */
+	unsigned int first[MCUE_CLASS_COUNT];
+	unsigned int first_strong[MCUE_CLASS_COUNT];
+};
+
+/* frontdesk-machine-text.c */
+/* Index the body cues (once). */
+void frontdesk_machine_cues_init(void);
+/* Every body cue in folded text, each counted once. */
+void frontdesk_machine_scan(const char *folded,
+			    struct frontdesk_machine_hits *hits_r);
+const char *frontdesk_machine_fold_t(const char *text, size_t size);
+/* Folded with ':' kept and no space before it: "lu:", "re:". */
+const char *frontdesk_machine_fold_subject_t(const char *subject);
+/* Folded text starts with prefix (whole words, or up to its ':'). */
+bool frontdesk_machine_starts_with(const char *text, const char *prefix);
+bool frontdesk_machine_starts_with_any(const char *folded,
+				       const char *const *words);
+/* Folded text has phrase as whole words. */
+bool frontdesk_machine_has_words(const char *text, const char *phrase);
+/* "#123" */
+bool frontdesk_machine_has_ticket_number(const char *text);
+/* four digits or more: "Case 00123456" */
+bool frontdesk_machine_has_long_number(const char *text);
+/* "550 5.1.1", "#5.0.0", a line starting "550 unknown user" */
+bool frontdesk_machine_has_smtp_status(const char *text);
+/* "15.08.", "3/9" */
+bool frontdesk_machine_has_numeric_date(const char *text);
+/* a '?' that ends a sentence, not one in a URL */
+bool frontdesk_machine_has_question(const char *text);
+/* Bytes of text the author wrote: up to the first quote or forward. */
+size_t frontdesk_machine_own_size(const char *text, size_t size);
 
 #endif

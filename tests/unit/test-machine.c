@@ -219,6 +219,15 @@ static const struct machine_test machine_tests[] = {
 	  "This is the mail system at host mx.example.net.\nI'm sorry to have "
 	  "to inform you that your message could not be delivered.\n", N },
 	{ "Fwd: Mail delivery failed", "", N },
+	{ "mail",
+	  "I sent you an email yesterday and got this back:\n\nThis is the "
+	  "mail system at host mx.example.net.\nI'm sorry to have to inform "
+	  "you that your message could not be delivered to one or more "
+	  "recipients.\n<sales@example.com>: 550 5.1.1 User unknown\n", N },
+	{ "Fehler",
+	  "Ich habe Ihnen geschrieben und bekam: Ihre Nachricht konnte nicht "
+	  "übermittelt werden. Fehler bei der Zustellung an folgende "
+	  "Empfänger oder Gruppen: info@example.com\n", N },
 	{ "invoice",
 	  "Hello,\nI was out of office last week, now my invoice 4411 shows "
 	  "the wrong VAT number. Could you send a corrected one?\nThanks\n",
@@ -265,6 +274,191 @@ static const struct machine_test machine_tests[] = {
 	{ "Re: your message",
 	  "Thanks, your message was read on Tuesday by our accountant, we "
 	  "will pay the invoice. What is your IBAN?\n", N },
+
+	/* ---- more wording per language, and customers who write like it
+	   (written to check the above generalises, then kept) ---- */
+	{ "Re: Your quote 8812",
+	  "Hello,\n\nI'm currently on annual leave and will return on "
+	  "12/08. During this time I will not be checking email.\nIf your "
+	  "matter is urgent, please email support@acme.example.\n\nKind "
+	  "regards,\nPeter", AUTO },
+	{ "Out of Office",
+	  "I will be out of the office starting 08/04/2026 and returning "
+	  "08/18/2026.\n\nI will respond to your message when I return. "
+	  "For anything urgent, please contact Jane Doe at "
+	  "jane@acme.example.", AUTO },
+	{ "AW: Reklamation Lieferung",
+	  "Guten Tag,\n\nich befinde mich bis zum 15. August im Urlaub. "
+	  "Ihre E-Mail wird nicht weitergeleitet. In dringenden "
+	  "Angelegenheiten wenden Sie sich bitte an "
+	  "info@firma.example.\n\nViele Grüße\nSabine Keller", AUTO },
+	{ "Abwesend",
+	  "Vielen Dank für Ihre E-Mail. Ich bin vom 01.09. bis 12.09. "
+	  "nicht erreichbar. Meine Vertretung übernimmt Herr Schulz "
+	  "(schulz@firma.example).", AUTO },
+	{ "RE : Commande 4471",
+	  "Bonjour,\n\nJe suis en congés jusqu'au lundi 25 août inclus. "
+	  "Pendant mon absence, vous pouvez contacter ma collègue Claire à "
+	  "l'adresse claire@societe.example.\n\nBien cordialement,\nJulien", AUTO },
+	{ "Absence",
+	  "Madame, Monsieur,\nJe suis actuellement absent et serai de "
+	  "retour le 2 septembre. Votre message ne sera pas "
+	  "transféré.\nCordialement", AUTO },
+	{ "RE: Presupuesto",
+	  "Buenos días,\n\nMe encuentro de vacaciones hasta el 1 de "
+	  "septiembre, sin acceso al correo electrónico. Para cualquier "
+	  "asunto urgente, escriba a info@empresa.example.\n\nSaludos "
+	  "cordiales,\nCarmen", AUTO },
+	{ "Ausente",
+	  "Estaré ausente de la oficina del 5 al 19 de agosto. Atenderé su "
+	  "correo a mi regreso.\nGracias.", AUTO },
+	{ "RES: Fatura 2026",
+	  "Olá,\n\nEstou de férias até ao dia 20 de agosto, com acesso "
+	  "limitado ao email. Para assuntos urgentes, por favor contacte "
+	  "geral@empresa.example.\n\nObrigado,\nAna", AUTO },
+	{ "Re: Pedido",
+	  "Prezado(a),\nestarei fora do escritório entre 10/07 e 24/07. "
+	  "Responderei assim que possível após o meu "
+	  "retorno.\nAtenciosamente", AUTO },
+	{ "R: Ordine 5512",
+	  "Gentile mittente,\nsono in ferie dal 9 al 23 agosto e non avrò "
+	  "accesso alla posta elettronica. Per urgenze contattare "
+	  "l'ufficio al numero 02 1234567.\nCordiali saluti\nLaura", AUTO },
+	{ "Re: preventivo",
+	  "Buongiorno, l'ufficio resterà chiuso per ferie dal 10 al 25 "
+	  "agosto. Le e-mail ricevute verranno lette al rientro.\nGrazie", AUTO },
+	{ "[#SUP-48121] Re: Login problem",
+	  "Hello,\n\nThank you for contacting Acme Support. Your request "
+	  "has been received and a ticket (#48121) has been created. One "
+	  "of our agents will reply within 24 hours.\n\nThis is an "
+	  "automatically generated message.", AUTO },
+	{ "Ihre Anfrage [Ticket#2026080112]",
+	  "Sehr geehrte Damen und Herren,\n\nvielen Dank für Ihre Anfrage. "
+	  "Wir haben Ihre Anfrage erhalten und unter der Ticketnummer "
+	  "2026080112 erfasst. Wir melden uns schnellstmöglich.\n\nDies "
+	  "ist eine automatisch erstellte Nachricht.", AUTO },
+	{ "Votre demande n° 55123",
+	  "Bonjour,\n\nNous avons bien reçu votre demande, enregistrée "
+	  "sous le numéro 55123. Un conseiller vous répondra sous 48 "
+	  "heures.\n\nCe message est généré automatiquement.", AUTO },
+	{ "Solicitud recibida - Caso 778812",
+	  "Hola,\n\nHemos recibido su solicitud. Su número de caso es "
+	  "778812. Le responderemos lo antes posible.\n\nEste es un "
+	  "mensaje generado automáticamente.", AUTO },
+	{ "Protocolo 2026-99812",
+	  "Olá,\n\nRecebemos a sua solicitação. O número do seu protocolo "
+	  "é 202699812. Em breve entraremos em contato.\n\nMensagem gerada "
+	  "automaticamente.", AUTO },
+	{ "Richiesta ricevuta - Ticket 44120",
+	  "Gentile cliente,\n\nabbiamo ricevuto la sua richiesta, "
+	  "registrata con il numero di ticket 44120. Le risponderemo al "
+	  "più presto.\n\nMessaggio generato automaticamente, non "
+	  "rispondere.", AUTO },
+	{ "Returned mail",
+	  "Your message could not be delivered to the following "
+	  "recipient:\n\n  info@shop.example\n\nReason: 550 5.1.1 "
+	  "<info@shop.example>: Recipient address rejected: User unknown "
+	  "in virtual mailbox table\n", BOUNCE },
+	{ "Nachricht nicht zustellbar",
+	  "Dies ist eine automatisch erstellte Nachricht.\n\nIhre "
+	  "Nachricht konnte nicht zugestellt werden an:\n  "
+	  "mueller@firma.example\nGrund: 550 5.1.1 Postfach nicht "
+	  "gefunden\n", BOUNCE },
+	{ "Message non délivré",
+	  "Ceci est un message automatique.\n\nVotre message n'a pas pu "
+	  "être remis aux destinataires suivants :\n  "
+	  "dupont@societe.example\nRaison : 550 5.1.1 Utilisateur inconnu\n", BOUNCE },
+	{ "Mensaje no entregado",
+	  "Este es un mensaje generado automáticamente.\n\nNo se ha podido "
+	  "entregar su mensaje a los siguientes destinatarios:\n  "
+	  "perez@empresa.example\nMotivo: 550 5.1.1 Usuario desconocido\n", BOUNCE },
+	{ "Mensagem não entregue",
+	  "Esta é uma mensagem automática.\n\nNão foi possível entregar a "
+	  "sua mensagem aos seguintes destinatários:\n  "
+	  "silva@empresa.example\nMotivo: 550 5.1.1 Utilizador "
+	  "desconhecido\n", BOUNCE },
+	{ "Messaggio non consegnato",
+	  "Questo è un messaggio generato automaticamente.\n\nNon è stato "
+	  "possibile recapitare il messaggio ai seguenti destinatari:\n  "
+	  "rossi@azienda.example\nMotivo: 550 5.1.1 Utente sconosciuto\n", BOUNCE },
+	{ "Warning: message delayed",
+	  "This is an automatically generated Delivery Status "
+	  "Notification.\n\nTHIS IS A WARNING MESSAGE ONLY.\nYOU DO NOT "
+	  "NEED TO RESEND YOUR MESSAGE.\n\nDelivery to the following "
+	  "recipients has been delayed.\n\n     bob@example.org\n", DELAY },
+	{ "Please confirm your message",
+	  "Hello,\n\nI'm protecting myself from receiving junk mail. "
+	  "Please click the link below to complete the verification "
+	  "process. You have to do this only "
+	  "once.\n\nhttps://verify.example/abc\n", CHALLENGE },
+	{ "Bitte bestätigen Sie Ihre E-Mail",
+	  "Guten Tag,\n\nIhre Nachricht an mich wurde zurückgehalten. "
+	  "Bitte bestätigen Sie, dass Sie kein Spammer sind, indem Sie auf "
+	  "den folgenden Link klicken:\nhttps://verify.example/x\n", CHALLENGE },
+	{ "Confirmation requise",
+	  "Bonjour,\n\nJe suis protégé par un filtre anti-spam. Votre "
+	  "message est en attente de validation : cliquez sur le lien "
+	  "ci-dessous pour confirmer que vous n'êtes pas un robot.\n", CHALLENGE },
+	{ "Your message was read",
+	  "Your message\n\n To: Sales\n Subject: Order 44\n Sent: Monday, "
+	  "3 March 2026 10:00\n\nwas read on Monday, 3 March 2026 10:12.\n", RECEIPT },
+	{ "Lesebestätigung",
+	  "Ihre Nachricht\n\n An: Vertrieb\n Betreff: Auftrag\n Gesendet: "
+	  "Montag, 3. März 2026 10:00\n\nwurde am Montag, 3. März 2026 "
+	  "10:12 gelesen.\n", RECEIPT },
+	{ "Messaggio letto",
+	  "Il messaggio\n\n A: Vendite\n Oggetto: Ordine\n Inviato: lunedì "
+	  "3 marzo 2026 10:00\n\nè stato letto il lunedì 3 marzo 2026 "
+	  "10:12.\n", RECEIPT },
+	{ "Invitation: Project sync @ Wed 5 Mar 2026 3pm - 4pm (CET)",
+	  "You have been invited to the following event.\n\nProject "
+	  "sync\nWhen: Wednesday 5 Mar 2026 3pm – 4pm (CET)\nCalendar: "
+	  "sales@acme.example\nWho: anna@example.org - "
+	  "organizer\n\nInvitation from Google Calendar\n", NOTIFY },
+	{ "Angenommen: Projektbesprechung",
+	  "Wann: Mittwoch, 5. März 2026 15:00-16:00.\nWo: Raum 2\n", NOTIFY },
+	{ "Re: order 4471",
+	  "Hi, I'll be out of the office from 12 August until 20 August, "
+	  "could you deliver the chairs on the 21st instead? Thanks, Peter", N },
+	{ "Urlaub",
+	  "Hallo, ich bin vom 01.09. bis 12.09. im Urlaub. Bitte schicken "
+	  "Sie die Rechnung an meine Kollegin Frau Weber. Danke, Jens", N },
+	{ "absence",
+	  "Bonjour, je serai absent jusqu'au 5 mai, merci de livrer la "
+	  "commande après cette date. Cordialement, Paul", N },
+	{ "Vacaciones",
+	  "Hola, estaré de vacaciones hasta el 2 de agosto. Por favor, "
+	  "envíen el pedido después. Gracias", N },
+	{ "Férias",
+	  "Olá, vou estar de férias até dia 20/08, por favor enviem a "
+	  "encomenda depois. Obrigado", N },
+	{ "ferie",
+	  "Buongiorno, sarò in ferie fino al 25 agosto, vi prego di "
+	  "consegnare dopo. Grazie, Laura", N },
+	{ "email bounced",
+	  "Hello,\nI tried to email your sales team but got back: "
+	  "'Delivery has failed to these recipients or groups: "
+	  "sales@acme.example. The email address wasn't found'. Is this "
+	  "address still valid?\nThanks", N },
+	{ "Fehlermeldung",
+	  "Guten Tag, wenn ich Ihnen schreibe, kommt: Ihre Nachricht "
+	  "konnte nicht zugestellt werden, 550 5.1.1 Empfänger unbekannt. "
+	  "Was kann ich tun?", N },
+	{ "erreur",
+	  "Bonjour, mon courriel à votre service revient avec « Votre "
+	  "message n'a pas pu être remis ». Que faire ?", N },
+	{ "RE: Ticket #4412",
+	  "Hello, regarding ticket #4412: we have received your request "
+	  "for the invoice copy but the PDF is empty. Regards, Tom", N },
+	{ "Bestellung 88123",
+	  "Sehr geehrte Damen und Herren, Ihre Anfrage ist eingegangen bei "
+	  "uns, unsere Bestellnummer 88123 ist aber falsch berechnet. "
+	  "Bitte korrigieren. MfG", N },
+	{ "calendar",
+	  "Hello, I'd like to book an appointment on Monday 3 March at 10. "
+	  "Who is the organizer of the tyre day?", N },
+	{ "Accepted offer",
+	  "Hello, we accept your offer 2231 and would like delivery in May.", N },
 };
 
 static enum frontdesk_machine_kind

@@ -76,6 +76,8 @@ struct machine_subject {
 	const char *text;
 	/* "Ich bin bis 20.8. nicht im Büro" */
 	bool absence;
+	/* the whole subject is a weak cue: "Fuori sede", "Out of office" */
+	bool exact;
 };
 
 static enum frontdesk_machine_kind
@@ -94,6 +96,21 @@ subject_match(const char *s, enum frontdesk_machine_subject_match match,
 		}
 	}
 	return FRONTDESK_MACHINE_NONE;
+}
+
+/* The subject is nothing but a cue: "Fuori sede", "Out of office:" */
+static bool subject_is_cue(const char *s)
+{
+	const struct frontdesk_machine_subject_cue *c;
+	size_t len;
+
+	for (c = frontdesk_machine_subject_cues; c->text != NULL; c++) {
+		len = strlen(c->text);
+		if (strncmp(s, c->text, len) == 0 &&
+		    (s[len] == '\0' || (s[len] == ':' && s[len + 1] == '\0')))
+			return TRUE;
+	}
+	return FALSE;
 }
 
 static void machine_subject(const char *subject, struct machine_subject *subj_r)
@@ -117,8 +134,10 @@ static void machine_subject(const char *subject, struct machine_subject *subj_r)
 	subj_r->text = s;
 	/* "Automatic reply: Re: ..." */
 	subj_r->kind = subject_match(s, MSUBJ_PREFIX, &subj_r->alone);
-	if (subj_r->kind != FRONTDESK_MACHINE_NONE)
+	if (subj_r->kind != FRONTDESK_MACHINE_NONE) {
+		subj_r->exact = subject_is_cue(s);
 		return;
+	}
 	/* "Re:"/"Fwd:" first: a person answering or passing on mail; an
 	   auto-reply may keep the "Re:" of what it answers */
 	for (i = 0; i < 5 && stripped; i++) {
@@ -150,6 +169,8 @@ static void machine_subject(const char *subject, struct machine_subject *subj_r)
 	/* what a person answers is theirs to quote */
 	if (subj_r->reply)
 		subj_r->alone = FALSE;
+	else if (subj_r->kind != FRONTDESK_MACHINE_NONE)
+		subj_r->exact = subject_is_cue(s);
 }
 
 struct machine_body {
@@ -206,6 +227,7 @@ machine_out_of_office(const struct machine_body *b,
 {
 	const struct frontdesk_machine_hits *h = &b->hits;
 	bool subj = s->kind == FRONTDESK_MACHINE_AUTO_REPLY || s->absence;
+	bool exact;
 	unsigned int groups, said;
 
 	said = h->count[MCUE_ABSENT] + h->count[MCUE_CONTACT] +
@@ -218,7 +240,12 @@ machine_out_of_office(const struct machine_body *b,
 	if (s->absence && (*b->folded == '\0' || said > 0) &&
 	    b->penalty == 0 && h->count[MCUE_ERRAND] == 0)
 		return TRUE;
+	/* a subject that says only "Out of office" says it twice, when the
+	   body gives the date of the return and nothing to deal with */
+	exact = s->exact && b->has_date && h->count[MCUE_ERRAND] == 0 &&
+		(said > 0 || h->count[MCUE_RETURN] > 0);
 	groups = (h->count[MCUE_ABSENT] > 0 ? 1 : 0) + (subj ? 1 : 0) +
+		(exact ? 1 : 0) +
 		(b->has_date ? 1 : 0) +
 		(h->count[MCUE_CONTACT] > 0 ? 1 : 0) +
 		(h->count[MCUE_THANKS] > 0 ? 1 : 0);

@@ -58,6 +58,12 @@ static const struct machine_test machine_tests[] = {
 	{ "Fuori sede",
 	  "Sono assente dall'ufficio dal 10 al 24 agosto. Risponderò al mio "
 	  "rientro.\n", AUTO },
+	{ "Fuori sede", "Rientro lunedì 3 settembre.\n", AUTO },
+	{ "Fuera de la oficina", "Vuelvo el 2/9.\n", AUTO },
+	{ "Fuori sede", "Buongiorno, sono uno studente fuori sede e vorrei "
+	  "sapere i prezzi dell'abbonamento.\n", N },
+	{ "Out of office", "Hi, we need toner for the printer at our office, "
+	  "2 boxes by 3 May please.\n", N },
 	{ "Re: fattura marzo",
 	  "Gentile cliente,\nla ringrazio per la sua mail. Sarò in ferie fino "
 	  "al 2 settembre; al mio rientro le risponderò al più presto.\n"
@@ -140,6 +146,18 @@ static const struct machine_test machine_tests[] = {
 	{ "Non remis : facture", "x", BOUNCE },
 	{ "Mail delivery failed: returning message to sender", "x", BOUNCE },
 	{ "Undelivered Mail Returned to Sender", "x", BOUNCE },
+	{ "Delivery Status Notification (Failure)",
+	  "x", BOUNCE },
+	{ "Re: Angebot",
+	  "Adresse nicht gefunden\n\nIhre Nachricht wurde nicht an "
+	  "max@example.de zugestellt, weil die Adresse nicht gefunden wurde "
+	  "oder keine E-Mails empfangen kann.\n\nDie Antwort des "
+	  "Remoteservers lautete:\n550 5.1.1 user unknown\n", BOUNCE },
+	{ "Re: preventivo",
+	  "Indirizzo non trovato\n\nIl tuo messaggio non è stato "
+	  "consegnato a luca@example.it perché non è stato possibile "
+	  "trovare l'indirizzo.\n\nLa risposta del server remoto è stata:\n"
+	  "550 5.1.1 user unknown\n", BOUNCE },
 
 	/* ---- delay warnings ---- */
 	{ "Warning",

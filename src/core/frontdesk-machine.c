@@ -350,8 +350,10 @@ machine_recognize(const struct frontdesk_view *view, const char **reason_r)
 	size = I_MIN(size, MACHINE_OWN_BYTES);
 
 	i_zero(&body);
+	/* a NUL byte in the text ends what the string functions read */
 	body.raw = t_strndup(str_c(view->text), size);
-	body.folded = t_str_trim(frontdesk_machine_fold_t(body.raw, size), " ");
+	body.folded = t_str_trim(frontdesk_machine_fold_t(body.raw,
+							  strlen(body.raw)), " ");
 	frontdesk_machine_scan(body.folded, &body.hits);
 	body.penalty = MACHINE_PERSON_PENALTY *
 		(body.hits.count[MCUE_CUSTOMER] +

@@ -542,6 +542,24 @@ static void test_machine_bounds(void)
 		str_append(body, "undeliv?? #55 5. 5.5 ");
 	test_assert(recognize(pool, "[[[[", str_c(body), &reason) == N);
 	test_assert(recognize(pool, "", "", &reason) == N);
+	/* a NUL byte in the body (found by fuzz-view under ASan: the own
+	   text was read past the string the NUL ended) */
+	T_BEGIN {
+		static const char msg[] = "From: a@b.example\nSubject: x\n\n"
+			"This is the mail system at host x.\0 I'm sorry to "
+			"have to inform you that your message could not be "
+			"delivered to one or more recipients.\n";
+		struct frontdesk_view_limits limits;
+		struct frontdesk_view *view;
+		struct istream *input;
+		const char *error;
+
+		frontdesk_view_limits_default(&limits);
+		input = i_stream_create_from_data(msg, sizeof(msg) - 1);
+		(void)frontdesk_view_parse(pool, input, &limits, &view, &error);
+		i_stream_unref(&input);
+		(void)frontdesk_machine_recognize(view, &reason);
+	} T_END;
 	test_assert(recognize(pool, ":::", "?", &reason) == N);
 	pool_unref(&pool);
 	test_end();

@@ -21,6 +21,7 @@ int main(void)
 		test_weights,
 		test_rspamd,
 		test_verdict,
+		test_machine,
 		NULL
 	};
 	return test_run(test_functions);

@@ -17,5 +17,6 @@ void test_spool(void);
 void test_weights(void);
 void test_rspamd(void);
 void test_verdict(void);
+void test_machine(void);
 
 #endif

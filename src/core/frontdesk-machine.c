@@ -87,9 +87,10 @@ struct machine_subject {
 	unsigned int notice_points;
 };
 
-/* An out-of-office or receipt name that runs on into words without a
-   ':' ("Absence du bureau pendant 3 semaines : ...") starts a person's
-   sentence, not the original subject: the body must confirm it. */
+/* An out-of-office, receipt or delay name that runs on into words
+   without a ':' ("Absence du bureau pendant 3 semaines : ...", "Delivery
+   delayed for two weeks") starts a person's sentence, not the original
+   subject: the body must confirm it. */
 static bool
 subject_prefix_in_sentence(const char *s,
 			   const struct frontdesk_machine_subject_cue *c)
@@ -97,7 +98,8 @@ subject_prefix_in_sentence(const char *s,
 	size_t len = strlen(c->text);
 
 	if (c->kind != FRONTDESK_MACHINE_AUTO_REPLY &&
-	    c->kind != FRONTDESK_MACHINE_RECEIPT)
+	    c->kind != FRONTDESK_MACHINE_RECEIPT &&
+	    c->kind != FRONTDESK_MACHINE_DELAY)
 		return FALSE;
 	return c->text[len - 1] != ':' && s[len] == ' ' &&
 		strchr(s + len, ':') != s + len + 1 &&

@@ -128,6 +128,15 @@ static const struct rule_test rule_tests[] = {
 	  "Buongiorno, ho inviato una mail al vostro ufficio e mi è tornato "
 	  "\"questo è un errore permanente\". Cosa significa?\n", N },
 
+	/* a delay name running on into a person's sentence */
+	{ "Entrega atrasada há três semanas", NULL,
+	  "Bom dia, a nossa encomenda de cadeiras devia ter chegado há três "
+	  "semanas. Podem verificar onde está o envio? Obrigada\n", N },
+	{ "Delivery delayed:Quote 55", NULL,
+	  "Delivery is delayed to these recipients or groups:\n\n"
+	  "x@y.example\n\nThis message hasn't been delivered yet. Delivery "
+	  "will continue to be attempted.\n", DELAY },
+
 	/* ---- out-of-office wording ---- */
 	{ "Re: Angebot Küche", NULL,
 	  "Unser Betrieb ist vom 2. bis 16. August wegen Betriebsferien "

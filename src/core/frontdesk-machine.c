@@ -395,6 +395,31 @@ machine_forwarded(const struct frontdesk_view *view, const char **reason_r)
 	return FRONTDESK_MACHINE_BOUNCE;
 }
 
+/* Amazon SES's event notifications (SNS, from no-reply@) are JSON whose
+   "notificationType" or "eventType" says what happened: "Bounce",
+   "Complaint". Other types ("Delivery") are left to the sender's kind. */
+static enum frontdesk_machine_kind machine_ses_event(const char *text)
+{
+	static const char *const names[] = {
+		"\"notificationType", "\"eventType", NULL
+	};
+	const char *const *name, *p;
+
+	for (name = names; *name != NULL; name++) {
+		if ((p = strstr(text, *name)) == NULL)
+			continue;
+		p += strlen(*name);
+		/* the value, maybe with escaped quotes: \":\"Bounce */
+		while (*p == ' ' || *p == ':' || *p == '\\' || *p == '"')
+			p++;
+		if (str_begins(p, "Bounce"))
+			return FRONTDESK_MACHINE_BOUNCE;
+		if (str_begins(p, "Complaint"))
+			return FRONTDESK_MACHINE_REPORT;
+	}
+	return FRONTDESK_MACHINE_NONE;
+}
+
 static enum frontdesk_machine_kind
 machine_recognize(const struct frontdesk_view *view, const char **reason_r)
 {
@@ -417,6 +442,15 @@ machine_recognize(const struct frontdesk_view *view, const char **reason_r)
 	   wrote nothing of their own */
 	if (subj.forward)
 		return machine_forwarded(view, reason_r);
+	T_BEGIN {
+		kind = machine_ses_event(t_strndup(str_c(view->text),
+			I_MIN(str_len(view->text), MACHINE_SCAN_BYTES)));
+	} T_END;
+	if (kind != FRONTDESK_MACHINE_NONE) {
+		*reason_r = kind == FRONTDESK_MACHINE_BOUNCE ?
+			"bounce-body" : "report-body";
+		return kind;
+	}
 	/* an invitation, acceptance or cancellation (iCalendar METHOD
 	   REQUEST, REPLY, CANCEL), whoever sends it */
 	if (view->calendar_part) {

@@ -149,6 +149,18 @@ static const struct rule_test rule_tests[] = {
 	  "Guten Tag, ich war im August in den Betriebsferien. Warum ist "
 	  "meine Bestellung 4471 noch nicht da?\n", N },
 
+	/* ---- Amazon SES event notifications (JSON over SNS) ---- */
+	{ "AWS Notification Message", NULL,
+	  "{\"Type\" : \"Notification\", \"Message\" : \"{\\\"eventType"
+	  "\\\":\\\"Bounce\\\",\\\"bounce\\\":{\\\"bounceType\\\":"
+	  "\\\"Permanent\\\"}}\"}\n", BOUNCE },
+	{ "AWS Notification Message", NULL,
+	  "{\"notificationType\": \"Complaint\", \"complaint\": {}}\n",
+	  FRONTDESK_MACHINE_REPORT },
+	/* near miss: a delivery event is no bounce */
+	{ "AWS Notification Message", NULL,
+	  "{\"notificationType\":\"Delivery\",\"delivery\":{}}\n", N },
+
 	/* ---- forwarded bounces ---- */
 	{ "Fwd: Returned mail: see transcript for details", NULL,
 	  "\n\nBegin forwarded message:\n\n"

@@ -606,6 +606,13 @@ const struct frontdesk_machine_cue frontdesk_machine_body_cues[] = {
 	P("ich bekam"), P("und bekam"), P("j ai envoye"), P("j ai ecrit"),
 	P("he enviado"), P("envie un"), P("enviei"), P("ho inviato"),
 	P("ho scritto"), P("abbiamo inviato"),
+	/* a person reporting a problem and asking for a hand */
+	P("can you please"), P("could you please"), P("we keep having"),
+	P("we keep getting"), P("experiencing problems"),
+	P("we are experiencing"), P("raise a ticket"), P("raise ticket"),
+	P("if you can"), P("konnen sie bitte"), P("pourriez vous"),
+	P("podrian por favor"), P("poderiam por favor"),
+	P("potreste per favore"),
 	/* what a customer asks a supplier to do */
 	P("please deliver"), P("please call me"), P("call me back"),
 	P("bitte liefern"), P("rufen sie mich"), P("rappelez moi"),

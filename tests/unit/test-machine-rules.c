@@ -137,6 +137,13 @@ static const struct rule_test rule_tests[] = {
 	  "x@y.example\n\nThis message hasn't been delivered yet. Delivery "
 	  "will continue to be attempted.\n", DELAY },
 
+	/* a person pasting the wording while asking for a hand */
+	{ "cannot send to our partner", NULL,
+	  "Unable to send: delivery is delayed to these recipients or groups "
+	  "since this morning. We are experiencing problems sending to "
+	  "them although we can receive. Could you please check the relay "
+	  "quickly, it is critical\n", N },
+
 	/* ---- out-of-office wording ---- */
 	{ "Re: Angebot Küche", NULL,
 	  "Unser Betrieb ist vom 2. bis 16. August wegen Betriebsferien "

@@ -28,6 +28,9 @@ enum frontdesk_machine_cue_class {
 	MCUE_READ,
 	/* calendar notice: "organizer", "join with google meet" */
 	MCUE_CALENDAR,
+	/* a device's or portal's notice: "this message was generated
+	   automatically", "you have a new voicemail", "dear user" */
+	MCUE_NOTICE,
 	/* month and weekday names: a date */
 	MCUE_DATE,
 	/* a person asking us something: "please help", "I was away",

@@ -38,6 +38,9 @@
 #define MACHINE_THRESHOLD 3
 /* Points a weak subject cue ("Undelivered ...") brings. */
 #define MACHINE_SUBJECT_POINTS 2
+/* Folded bytes a forwarder may write above a forwarded report and still
+   have said nothing: "Forward the message." */
+#define MACHINE_FORWARD_NOTE 40
 /* Points a person's phrase or question takes away. */
 #define MACHINE_PERSON_PENALTY 2
 
@@ -78,7 +81,30 @@ struct machine_subject {
 	bool absence;
 	/* the whole subject is a weak cue: "Fuori sede", "Out of office" */
 	bool exact;
+	/* challenge-response wording in the subject: "not a robot" */
+	unsigned int challenge_points;
+	/* a device's wording in the subject: "New voicemail from" */
+	unsigned int notice_points;
 };
+
+/* An out-of-office, receipt or delay name that runs on into words
+   without a ':' ("Absence du bureau pendant 3 semaines : ...", "Delivery
+   delayed for two weeks") starts a person's sentence, not the original
+   subject: the body must confirm it. */
+static bool
+subject_prefix_in_sentence(const char *s,
+			   const struct frontdesk_machine_subject_cue *c)
+{
+	size_t len = strlen(c->text);
+
+	if (c->kind != FRONTDESK_MACHINE_AUTO_REPLY &&
+	    c->kind != FRONTDESK_MACHINE_RECEIPT &&
+	    c->kind != FRONTDESK_MACHINE_DELAY)
+		return FALSE;
+	return c->text[len - 1] != ':' && s[len] == ' ' &&
+		strchr(s + len, ':') != s + len + 1 &&
+		s[len + 1] != '\0';
+}
 
 static enum frontdesk_machine_kind
 subject_match(const char *s, enum frontdesk_machine_subject_match match,
@@ -91,7 +117,9 @@ subject_match(const char *s, enum frontdesk_machine_subject_match match,
 		    (match == MSUBJ_PREFIX ?
 		     frontdesk_machine_starts_with(s, c->text) :
 		     frontdesk_machine_has_words(s, c->text))) {
-			*alone_r = c->alone;
+			*alone_r = c->alone &&
+				(match != MSUBJ_PREFIX ||
+				 !subject_prefix_in_sentence(s, c));
 			return c->kind;
 		}
 	}
@@ -179,6 +207,8 @@ struct machine_body {
 	/* the author asks or talks like a person */
 	unsigned int penalty;
 	bool greeting, has_date;
+	/* a web link: where a challenge wants to be answered */
+	bool link;
 };
 
 /* The class's cues start near the top, and no person spoke first. */
@@ -283,19 +313,36 @@ machine_body_kind(const struct machine_body *b,
 	kind = machine_bounce(b, s);
 	if (kind != FRONTDESK_MACHINE_NONE)
 		return kind;
-	if (h->points[MCUE_CHALLENGE] >= MACHINE_THRESHOLD + b->penalty &&
+	/* challenge-response: "confirm you are a person" and where to do
+	   it; the link is what the whole mail is for, so a greeting before
+	   it does not make a person's letter of it */
+	if (h->points[MCUE_CHALLENGE] + s->challenge_points >=
+	    MACHINE_THRESHOLD + b->penalty &&
 	    h->first_strong[MCUE_CHALLENGE] != UINT_MAX &&
 	    body_at_top(b, MCUE_CHALLENGE) &&
-	    body_greeting_ok(b, MCUE_CHALLENGE))
+	    (body_greeting_ok(b, MCUE_CHALLENGE) ||
+	     (b->link && b->penalty == 0 &&
+	      h->count[MCUE_CHALLENGE] >= MACHINE_THRESHOLD)))
 		return FRONTDESK_MACHINE_CHALLENGE;
 	if (machine_out_of_office(b, s))
 		return FRONTDESK_MACHINE_AUTO_REPLY;
 	if (machine_ticket_ack(b, s))
 		return FRONTDESK_MACHINE_AUTO_REPLY;
+	/* a subject that is only the receipt's name ("Lesebestätigung")
+	   stands for the strong cue */
 	if (h->points[MCUE_READ] >= MACHINE_THRESHOLD && b->penalty == 0 &&
-	    h->first_strong[MCUE_READ] < MACHINE_TOP &&
+	    (h->first_strong[MCUE_READ] < MACHINE_TOP ||
+	     (s->kind == FRONTDESK_MACHINE_RECEIPT && s->exact)) &&
 	    body_at_top(b, MCUE_READ))
 		return FRONTDESK_MACHINE_RECEIPT;
+	/* a device's or portal's notice: it says it is automatic or writes
+	   to "dear user", and what it reports (a voicemail, a fax, a scan,
+	   a full disk); no one asks anything */
+	if (h->points[MCUE_NOTICE] + s->notice_points >= MACHINE_THRESHOLD +
+	    (h->count[MCUE_ERRAND] > 0 ? MACHINE_PERSON_PENALTY : 0) &&
+	    h->first_strong[MCUE_NOTICE] != UINT_MAX && b->penalty == 0 &&
+	    h->count[MCUE_CUSTOMER] == 0)
+		return FRONTDESK_MACHINE_NOTIFICATION;
 	if (s->kind == FRONTDESK_MACHINE_NOTIFICATION && b->penalty == 0 &&
 	    (*b->folded == '\0' || h->count[MCUE_CALENDAR] > 0 || b->has_date))
 		return FRONTDESK_MACHINE_NOTIFICATION;
@@ -311,7 +358,66 @@ static bool machine_maybe(const char *text, size_t size)
 	return all.count[MCUE_BOUNCE] + all.count[MCUE_DELAY] +
 		all.count[MCUE_ABSENT] + all.count[MCUE_CHALLENGE] +
 		all.count[MCUE_TICKET_ACK] > 0 ||
+		all.first_strong[MCUE_NOTICE] != UINT_MAX ||
 		all.first_strong[MCUE_READ] != UINT_MAX;
+}
+
+/* A forward with no words of the forwarder's own ("Fwd: Returned mail",
+   nothing or one line above the forwarded text) that carries a
+   non-delivery report: the report is the message. A forwarder who says
+   anything more (a question, "I got this") is a person asking. */
+static enum frontdesk_machine_kind
+machine_forwarded(const struct frontdesk_view *view, const char **reason_r)
+{
+	struct frontdesk_machine_hits own, all;
+	size_t size, own_size;
+	const char *raw, *folded;
+
+	size = I_MIN(str_len(view->text), MACHINE_SCAN_BYTES);
+	own_size = frontdesk_machine_own_size(str_c(view->text), size);
+	raw = t_strndup(str_c(view->text), own_size);
+	folded = t_str_trim(frontdesk_machine_fold_t(raw, strlen(raw)), " ");
+	if (strlen(folded) > MACHINE_FORWARD_NOTE ||
+	    frontdesk_machine_has_question(raw))
+		return FRONTDESK_MACHINE_NONE;
+	frontdesk_machine_scan(folded, &own);
+	if (own.count[MCUE_CUSTOMER] > 0 || own.count[MCUE_ERRAND] > 0)
+		return FRONTDESK_MACHINE_NONE;
+	raw = t_strndup(str_c(view->text), size);
+	frontdesk_machine_scan(frontdesk_machine_fold_t(raw, strlen(raw)),
+			       &all);
+	if (all.count[MCUE_CUSTOMER] > 0 ||
+	    all.first_strong[MCUE_BOUNCE] == UINT_MAX ||
+	    all.points[MCUE_BOUNCE] < MACHINE_THRESHOLD + 1 ||
+	    !frontdesk_machine_has_smtp_status(raw))
+		return FRONTDESK_MACHINE_NONE;
+	*reason_r = "bounce-forwarded";
+	return FRONTDESK_MACHINE_BOUNCE;
+}
+
+/* Amazon SES's event notifications (SNS, from no-reply@) are JSON whose
+   "notificationType" or "eventType" says what happened: "Bounce",
+   "Complaint". Other types ("Delivery") are left to the sender's kind. */
+static enum frontdesk_machine_kind machine_ses_event(const char *text)
+{
+	static const char *const names[] = {
+		"\"notificationType", "\"eventType", NULL
+	};
+	const char *const *name, *p;
+
+	for (name = names; *name != NULL; name++) {
+		if ((p = strstr(text, *name)) == NULL)
+			continue;
+		p += strlen(*name);
+		/* the value, maybe with escaped quotes: \":\"Bounce */
+		while (*p == ' ' || *p == ':' || *p == '\\' || *p == '"')
+			p++;
+		if (str_begins(p, "Bounce"))
+			return FRONTDESK_MACHINE_BOUNCE;
+		if (str_begins(p, "Complaint"))
+			return FRONTDESK_MACHINE_REPORT;
+	}
+	return FRONTDESK_MACHINE_NONE;
 }
 
 static enum frontdesk_machine_kind
@@ -332,9 +438,34 @@ machine_recognize(const struct frontdesk_view *view, const char **reason_r)
 			(sh.count[MCUE_DATE] > 0 ||
 			 frontdesk_machine_has_numeric_date(view->subject));
 	}
-	/* a person passes machine mail on: they ask about it */
+	/* a person passes machine mail on: they ask about it, unless they
+	   wrote nothing of their own */
 	if (subj.forward)
-		return FRONTDESK_MACHINE_NONE;
+		return machine_forwarded(view, reason_r);
+	T_BEGIN {
+		kind = machine_ses_event(t_strndup(str_c(view->text),
+			I_MIN(str_len(view->text), MACHINE_SCAN_BYTES)));
+	} T_END;
+	if (kind != FRONTDESK_MACHINE_NONE) {
+		*reason_r = kind == FRONTDESK_MACHINE_BOUNCE ?
+			"bounce-body" : "report-body";
+		return kind;
+	}
+	/* an invitation, acceptance or cancellation (iCalendar METHOD
+	   REQUEST, REPLY, CANCEL), whoever sends it */
+	if (view->calendar_part) {
+		*reason_r = "calendar-part";
+		return FRONTDESK_MACHINE_NOTIFICATION;
+	}
+	if (subj.kind == FRONTDESK_MACHINE_NONE) {
+		struct frontdesk_machine_hits ch;
+
+		frontdesk_machine_scan(subj.text, &ch);
+		subj.challenge_points = ch.count[MCUE_CUSTOMER] > 0 ? 0 :
+			ch.points[MCUE_CHALLENGE];
+		subj.notice_points = ch.count[MCUE_CUSTOMER] > 0 ? 0 :
+			ch.points[MCUE_NOTICE];
+	}
 	if (subj.kind != FRONTDESK_MACHINE_NONE && subj.alone) {
 		*reason_r = subject_reasons[subj.kind];
 		return subj.kind;
@@ -362,6 +493,8 @@ machine_recognize(const struct frontdesk_view *view, const char **reason_r)
 		frontdesk_machine_greetings);
 	body.has_date = body.hits.count[MCUE_DATE] > 0 ||
 		frontdesk_machine_has_numeric_date(body.raw);
+	body.link = strstr(body.raw, "http://") != NULL ||
+		strstr(body.raw, "https://") != NULL;
 
 	kind = machine_body_kind(&body, &subj);
 	if (kind != FRONTDESK_MACHINE_NONE)

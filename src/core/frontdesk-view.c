@@ -314,6 +314,9 @@ static void view_part_start(struct view_parse_ctx *ctx,
 			ctx->cur_report = TRUE;
 		}
 	}
+	if (ct != NULL && strcasecmp(ct, "text/calendar") == 0 &&
+	    !view_part_in_attached_message(part))
+		ctx->view->calendar_part = TRUE;
 	if ((part->flags & MESSAGE_PART_FLAG_MULTIPART) != 0 ||
 	    (part->flags & MESSAGE_PART_FLAG_MESSAGE_RFC822) != 0)
 		return;

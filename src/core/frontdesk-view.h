@@ -101,6 +101,9 @@ struct frontdesk_view {
 	/* A MIME part is a machine report (delivery-status, feedback-report,
 	   disposition-notification, rfc822-headers). */
 	bool report_part:1;
+	/* A text/calendar part (an invitation, acceptance or cancellation),
+	   not inside an attached message. */
+	bool calendar_part:1;
 	/* The input stream failed (I/O error, not a malformed message). */
 	bool read_error:1;
 };

@@ -22,6 +22,7 @@ int main(void)
 		test_rspamd,
 		test_verdict,
 		test_machine,
+		test_machine_rules,
 		NULL
 	};
 	return test_run(test_functions);

@@ -18,5 +18,6 @@ void test_weights(void);
 void test_rspamd(void);
 void test_verdict(void);
 void test_machine(void);
+void test_machine_rules(void);
 
 #endif

@@ -135,6 +135,24 @@ static const struct {
 	/* a customer's follow-up of our ack is a customer */
 	{ "mario@example.it", PERSON "Subject: Re: invoice\n"
 	  "In-Reply-To: " ACK_ID "\n\nany news?\n", "", FALSE },
+	/* header-less machines answering our ack join its ticket, never
+	   as the customer's follow-up */
+	{ "luca@example.it", PERSON "Subject: Verifica richiesta\n"
+	  "In-Reply-To: " ACK_ID "\n\nCiao,\n\nil tuo messaggio è stato "
+	  "messo in attesa dal sistema antispam. Conferma una sola volta "
+	  "che sei una persona e non un programma:\n\n"
+	  "https://filtro.example/ok?id=9\n", "challenge", TRUE },
+	{ "ines@example.pt", PERSON "Subject: Lida: Re: orçamento\n"
+	  "In-Reply-To: " ACK_ID "\n\nA sua mensagem foi lida em 2 de "
+	  "maio de 2026.\n", "receipt", TRUE },
+	{ "tom@example.org", PERSON "Subject: Re: your request\n"
+	  "In-Reply-To: " ACK_ID "\n\nSailing with no internet access "
+	  "until 4 July. I'll get back to you when I return.\n",
+	  "auto-reply", TRUE },
+	/* ... while a person answering it about receipts is a follow-up */
+	{ "tom@example.org", PERSON "Subject: Re: read receipt?\n"
+	  "In-Reply-To: " ACK_ID "\n\nDid you get my read receipt? I "
+	  "still need the invoice.\n", "", FALSE },
 	/* a customer forwarding a bounce as an attachment is a customer */
 	{ "mario@example.it", PERSON "Subject: my mail bounced\n"
 	  "Content-Type: multipart/mixed; boundary=o\n\n--o\n"

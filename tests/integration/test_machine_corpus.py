@@ -38,7 +38,16 @@ DISPUTED_KINDS = {
 # Ticket lines that are bounces pasted whole into a helpdesk ticket
 # ("undeliverable ... recipient rejected user unknown ..."): the recognizer
 # calls them bounces, and they are.
-PASTED_BOUNCES = {"it-service.jsonl#row:11351", "it-service.jsonl#row:14864"}
+PASTED_BOUNCES = {"it-service.jsonl#row:%d" % n for n in (
+    11351, 14864, 29408, 29409,
+    # a ticket title ("mailbox full", "increase mailbox size") over a whole
+    # flattened Exchange non-delivery report and nothing a person wrote
+    36190, 39104, 39248, 40774, 42444, 43104, 45299)}
+# People asking for something above a pasted non-delivery report, in
+# flattened ticket text (no lines, no punctuation) that the recognizer
+# cannot yet tell from the report: known misses (issue 12's note), checked
+# by test_known_misses_are_customers below (strict: it says when fixed).
+KNOWN_MISSES = {"it-service.jsonl#row:38186", "it-service.jsonl#row:44298"}
 
 
 def report(*args):
@@ -104,10 +113,19 @@ def test_ticket_corpora_stay_customers():
         lines += tally["counts"].get("customer", 0)
         wrong = [m.split(" (")[0] for m in
                  tally["misses"].get("customer-as-machine", [])]
-        assert set(wrong) <= PASTED_BOUNCES, wrong
+        assert set(wrong) <= PASTED_BOUNCES | KNOWN_MISSES, wrong
         assert tally["counts"].get("customer-not-acked", 0) == 0, \
             tally["misses"]["customer-not-acked"][:20]
     assert lines >= 310
+
+
+@pytest.mark.xfail(strict=True, reason="known misses: a person's request "
+                   "above a pasted NDR in flattened ticket text")
+def test_known_misses_are_customers():
+    t = report()
+    wrong = {m.split(" (")[0] for m in
+             t["tickets/it-service"]["misses"].get("customer-as-machine", [])}
+    assert not (wrong & KNOWN_MISSES), sorted(wrong & KNOWN_MISSES)
 
 
 def _classify(data):

@@ -119,12 +119,15 @@ static bool guard_suppress_flags(const char *value)
 	return FALSE;
 }
 
-static bool guard_spam(const struct frontdesk_guard_settings *set,
-		       const struct frontdesk_view *view)
+bool frontdesk_guard_scanner_verdict(const struct frontdesk_guard_settings *set,
+				     const struct frontdesk_view *view,
+				     bool *spam_r)
 {
 	const struct frontdesk_header *h;
-	const char *rule, *colon;
+	const char *rule, *colon, *want, *v;
+	bool found = FALSE;
 
+	*spam_r = FALSE;
 	array_foreach(&view->headers, h) {
 		array_foreach_elem(&set->spam_headers, rule) {
 			colon = strchr(rule, ':');
@@ -132,14 +135,26 @@ static bool guard_spam(const struct frontdesk_guard_settings *set,
 			    strncasecmp(h->name, rule, colon - rule) != 0 ||
 			    h->name[colon - rule] != '\0')
 				continue;
+			found = TRUE;
 			/* '?' in the rule stands for a space */
-			const char *want = t_str_replace(colon + 1, '?', ' ');
-			const char *v = t_str_trim(h->value, " \t");
-			if (strncasecmp(v, want, strlen(want)) == 0)
+			want = t_str_replace(colon + 1, '?', ' ');
+			v = t_str_trim(h->value, " \t");
+			if (strncasecmp(v, want, strlen(want)) == 0) {
+				*spam_r = TRUE;
 				return TRUE;
+			}
 		}
 	}
-	return FALSE;
+	return found;
+}
+
+static bool guard_spam(const struct frontdesk_guard_settings *set,
+		       const struct frontdesk_view *view)
+{
+	bool spam;
+
+	(void)frontdesk_guard_scanner_verdict(set, view, &spam);
+	return spam;
 }
 
 /* Authentication-Results: <authserv-id>; ... dmarc=fail ... */

@@ -60,6 +60,13 @@ struct frontdesk_guard_verdict {
 	bool about_ack;
 };
 
+/* Does the message carry a scanner's verdict header (one named in
+   frontdesk_ack_spam_headers, whatever its value)? spam_r: one of them
+   says spam. */
+bool frontdesk_guard_scanner_verdict(const struct frontdesk_guard_settings *set,
+				     const struct frontdesk_view *view,
+				     bool *spam_r);
+
 /* The guard's whole verdict on one message. */
 void frontdesk_guard_verdict(const struct frontdesk_guard_settings *set,
 			     const struct frontdesk_view *view,

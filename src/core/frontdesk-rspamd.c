@@ -94,19 +94,9 @@ int frontdesk_rspamd_settings_parse(pool_t pool, const char *value,
 bool frontdesk_rspamd_has_verdict(const struct frontdesk_guard_settings *set,
 				  const struct frontdesk_view *view)
 {
-	const struct frontdesk_header *h;
-	const char *rule, *colon;
+	bool spam;
 
-	array_foreach(&view->headers, h) {
-		array_foreach_elem(&set->spam_headers, rule) {
-			colon = strchr(rule, ':');
-			if (colon != NULL &&
-			    strncasecmp(h->name, rule, colon - rule) == 0 &&
-			    h->name[colon - rule] == '\0')
-				return TRUE;
-		}
-	}
-	return FALSE;
+	return frontdesk_guard_scanner_verdict(set, view, &spam);
 }
 
 /* The end of the header field starting at pos (past its folded lines),

@@ -13,6 +13,35 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+static int spool_name_cmp(const char *const *a, const char *const *b)
+{
+	return strcmp(*a, *b);
+}
+
+int frontdesk_spool_list(const char *dir, ARRAY_TYPE(const_string) *names,
+			 const char **error_r)
+{
+	const char *name;
+	struct dirent *d;
+	DIR *dirp;
+
+	if ((dirp = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = t_strdup_printf("opendir(%s) failed: %m", dir);
+		return -1;
+	}
+	while ((d = readdir(dirp)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		name = t_strdup(d->d_name);
+		array_push_back(names, &name);
+	}
+	(void)closedir(dirp);
+	array_sort(names, spool_name_cmp);
+	return 0;
+}
+
 int frontdesk_spool_mkdirs(const char *spool_dir, const char **error_r)
 {
 	static const char *const subdirs[] = {

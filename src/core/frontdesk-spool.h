@@ -1,6 +1,8 @@
 #ifndef FRONTDESK_SPOOL_H
 #define FRONTDESK_SPOOL_H
 
+#include "array.h"
+
 /* The acknowledgment spool: a Maildir-like directory (tmp/, queue/,
    failed/) of files that each hold one composed acknowledgment and how to
    send it. The delivery writes an entry (renamed into queue/ before the
@@ -40,6 +42,11 @@ struct frontdesk_spool_entry {
 
 /* Creates tmp/, queue/, failed/ and spare/ if needed. */
 int frontdesk_spool_mkdirs(const char *spool_dir, const char **error_r);
+/* The entry names in dir (a spool's queue/ or failed/), oldest first (the
+   names start with the creation time), allocated from the data stack. A
+   missing dir is no entries. -1 with error_r when it cannot be read. */
+int frontdesk_spool_list(const char *dir, ARRAY_TYPE(const_string) *names,
+			 const char **error_r);
 /* Writes entry->name into queue/ atomically (tmp/ + optional fdatasync +
    rename). An existing entry of that name is replaced. When the spool's
    directories are missing it fails with errno ENOENT. */

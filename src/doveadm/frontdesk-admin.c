@@ -14,7 +14,6 @@
 #include "frontdesk-sender-wake.h"
 #include "frontdesk-admin.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/file.h>
@@ -91,11 +90,6 @@ int frontdesk_desk_open(pool_t pool, const char *username, const char *home,
 	return 0;
 }
 
-static int name_cmp(const char *const *a, const char *const *b)
-{
-	return strcmp(*a, *b);
-}
-
 static int desk_list_dir(struct frontdesk_desk *desk, const char *subdir,
 			 ARRAY_TYPE(frontdesk_queue_item) *items,
 			 const char **error_r)
@@ -104,26 +98,12 @@ static int desk_list_dir(struct frontdesk_desk *desk, const char *subdir,
 	ARRAY_TYPE(const_string) names;
 	struct frontdesk_queue_item *item;
 	const char *name, *error;
-	struct dirent *d;
-	DIR *dirp;
 	int ret;
 
-	if ((dirp = opendir(dir)) == NULL) {
-		if (errno == ENOENT)
-			return 0; /* no ack was ever queued */
-		*error_r = t_strdup_printf("opendir(%s) failed: %m", dir);
-		return -1;
-	}
+	/* a missing dir: no ack was ever queued */
 	t_array_init(&names, 16);
-	while ((d = readdir(dirp)) != NULL) {
-		if (d->d_name[0] == '.')
-			continue;
-		name = t_strdup(d->d_name);
-		array_push_back(&names, &name);
-	}
-	(void)closedir(dirp);
-	/* names start with the creation time: oldest first */
-	array_sort(&names, name_cmp);
+	if (frontdesk_spool_list(dir, &names, error_r) < 0)
+		return -1;
 	array_foreach_elem(&names, name) {
 		item = array_append_space(items);
 		item->id = p_strdup(desk->pool, name);

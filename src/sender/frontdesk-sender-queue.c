@@ -311,11 +311,6 @@ static void spool_waiting_clear(struct frontdesk_sender_spool *spool)
 	p_clear(spool->waiting_pool);
 }
 
-static int name_cmp(const char *const *a, const char *const *b)
-{
-	return strcmp(*a, *b);
-}
-
 static void spool_due(struct frontdesk_sender_spool *spool)
 {
 	timeout_remove(&spool->to_due);
@@ -338,29 +333,18 @@ static void spool_set_due(struct frontdesk_sender_spool *spool, time_t due)
 void frontdesk_sender_spool_scan(struct frontdesk_sender_spool *spool)
 {
 	ARRAY_TYPE(const_string) names;
-	const char *dir, *name;
-	struct dirent *d;
+	const char *dir, *name, *error;
 	time_t next, first = 0;
-	DIR *dirp;
 
 	if (frontdesk_sender_spool_lock(spool) <= 0)
 		return;
 	dir = t_strdup_printf("%s/queue", spool->dir);
 	spool->spare_count = frontdesk_spool_spare_count(spool->dir);
-	if ((dirp = opendir(dir)) == NULL) {
-		i_error("opendir(%s) failed: %m", dir);
+	t_array_init(&names, 32);
+	if (frontdesk_spool_list(dir, &names, &error) < 0) {
+		i_error("%s", error);
 		return;
 	}
-	t_array_init(&names, 32);
-	while ((d = readdir(dirp)) != NULL) {
-		if (d->d_name[0] == '.')
-			continue;
-		name = t_strdup(d->d_name);
-		array_push_back(&names, &name);
-	}
-	(void)closedir(dirp);
-	/* names start with the creation time: oldest first */
-	array_sort(&names, name_cmp);
 	/* forget names gone from queue/ (sent, failed) now and then */
 	if (hash_table_count(spool->waiting_until) > array_count(&names) * 2 + 64)
 		spool_waiting_clear(spool);

@@ -180,6 +180,9 @@ def oracle_frontdesk(specs, classify, model):
 
 # ---- one run ----------------------------------------------------------------
 
+SENDER_SERVICE = True
+
+
 def instance(config, sink, module, model, peer_script):
     users = {SUPPORT: "pw", WARMUP: "pw"}
     if config == "plain":
@@ -193,7 +196,8 @@ def instance(config, sink, module, model, peer_script):
                           use_sieve=True, users=users,
                           plugin_settings=dict(FD_SETTINGS,
                                                frontdesk_model=model),
-                          sink=sink, name="fd")
+                          sink=sink, name="fd",
+                          sender_service=SENDER_SERVICE)
 
 
 def _cpu(pid):
@@ -538,7 +542,10 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
     L.append("- software: Dovecot %s, Pigeonhole %s, "
              "Python %s" % (info["dovecot"], info["dovecot_sieve"],
                             info["python"]))
-    L.append("- frontdesk: %s; module %s" % (git_info(), args.module))
+    L.append("- frontdesk: %s; module %s; sender %s (%s)"
+             % (git_info(), args.module, fdtest.DEFAULT_SENDER,
+                "a Dovecot service" if SENDER_SERVICE else
+                "a runner per spool, forked by the delivery"))
     L.append("- command: `%s`" % command)
     L.append("- mail: %d messages per run (seed %d): %d customer mails "
              "(%s; %d with a quoted thread; sources %s), %d machine mails "
@@ -741,10 +748,20 @@ def main(argv=None):
                     help="results file (default bench/RESULTS.md)")
     ap.add_argument("--module", default=fdtest.DEFAULT_MODULE)
     ap.add_argument("--model", default=fdtest.DEFAULT_MODEL)
+    ap.add_argument("--sender", default=None,
+                    help="another frontdesk-sender (default: this build's)")
+    ap.add_argument("--no-sender-service", action="store_true",
+                    help="no service frontdesk-sender: each delivery starts "
+                    "a runner for its spool (as before the service; needed "
+                    "with a --sender of before the service)")
     ap.add_argument("--no-hooks", action="store_true",
                     help="skip the micro-benchmarks (bench/classify-bench, "
                     "bench/ack-bench)")
     args = ap.parse_args(argv)
+    global SENDER_SERVICE
+    SENDER_SERVICE = not args.no_sender_service
+    if args.sender:
+        fdtest.DEFAULT_SENDER = os.path.abspath(args.sender)
     args.n = args.n or (100 if args.quick else 1000)
     args.reps = args.reps or (1 if args.quick else 3)
     if args.ack_timeout is None:

@@ -38,6 +38,7 @@
 	X(enabled) \
 	X(folder_back) \
 	X(folder_front) \
+	X(folder_machine) \
 	X(holidays) \
 	X(keyword_prefix) \
 	X(max_body_size) \
@@ -50,6 +51,8 @@
 	X(response_time_urgent) \
 	X(rules) \
 	X(sender_path) \
+	X(spam_check) \
+	X(spam_check_timeout) \
 	X(state_dir) \
 	X(state_timeout) \
 	X(templates) \

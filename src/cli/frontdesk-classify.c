@@ -16,6 +16,7 @@
 #include "frontdesk-tags.h"
 #include "frontdesk-config.h"
 #include "frontdesk-guard.h"
+#include "frontdesk-report.h"
 
 #include <stdio.h>
 #include <fcntl.h>
@@ -56,111 +57,34 @@ static void print_usage(FILE *f)
 "  -h, --help         this text\n");
 }
 
-static void json_str(string_t *out, const char *key, const char *value)
-{
-	str_printfa(out, "\"%s\":\"", key);
-	json_append_escaped(out, value == NULL ? "" : value);
-	str_append(out, "\",");
-}
-
 static void
 print_result(struct cli *cli, const char *id_key, const char *id,
 	     const struct frontdesk_classification *r,
-	     const char *ack_reason)
+	     const char *ack_reason, enum frontdesk_machine_kind machine)
 {
 	string_t *out = t_str_new(512);
-	ARRAY_TYPE(const_string) kws;
-	const char *kw;
-	unsigned int i;
 
-	if (cli->mode == OUTPUT_HUMAN) {
-		str_printfa(out, "%-28s %-12s %-5s %4.2f %-3s %-3s %-3s %-20s %s\n",
-			    t_strcut(id, '\0'),
-			    r->need[0] == '\0' ? "-" : r->need,
-			    frontdesk_office_name(r->office), r->confidence,
-			    r->urgent ? "URG" : "", r->unsure ? "?" : "",
-			    r->language, ack_reason == NULL ? "-" :
-			    t_strconcat(strcmp(ack_reason, "ok") == 0 ?
-					"yes" : "no:", strcmp(ack_reason, "ok") == 0 ?
-					"" : ack_reason, NULL),
-			    r->explanation);
-		fputs(str_c(out), stdout);
-		return;
+	if (cli->mode == OUTPUT_HUMAN)
+		frontdesk_report_human(out, id, r, ack_reason, machine);
+	else {
+		frontdesk_report_json(out, cli->set, id_key, id, r, ack_reason,
+				      machine);
 	}
-	str_append_c(out, '{');
-	json_str(out, id_key, id);
-	json_str(out, "need", r->need[0] == '\0' ? NULL : r->need);
-	str_append(out, "\"needs\":[");
-	if (r->need[0] != '\0') {
-		str_append_c(out, '"');
-		json_append_escaped(out, r->need);
-		str_append_c(out, '"');
-		if (r->secondary != NULL) {
-			str_append(out, ",\"");
-			json_append_escaped(out, r->secondary);
-			str_append_c(out, '"');
-		}
-	}
-	str_append(out, "],");
-	json_str(out, "office", frontdesk_office_name(r->office));
-	str_printfa(out, "\"unsure\":%s,\"named\":%s,\"urgent\":%s,",
-		    r->unsure ? "true" : "false",
-		    r->need_named ? "true" : "false",
-		    r->urgent ? "true" : "false");
-	json_str(out, "language", r->language);
-	str_printfa(out, "\"confidence\":%.3f,", r->confidence);
-	json_str(out, "explanation", r->explanation);
-	t_array_init(&kws, 4);
-	frontdesk_tags_keywords(cli->set, r, &kws);
-	str_append(out, "\"keywords\":[");
-	i = 0;
-	array_foreach_elem(&kws, kw) {
-		str_printfa(out, "%s\"", i++ > 0 ? "," : "");
-		json_append_escaped(out, kw);
-		str_append_c(out, '"');
-	}
-	str_append(out, "],");
-	json_str(out, "folder", r->office == FRONTDESK_OFFICE_BACK ?
-		 cli->set->folder_back : cli->set->folder_front);
-	if (ack_reason != NULL) {
-		str_printfa(out, "\"ack\":{\"send\":%s,\"reason\":\"%s\"},",
-			    strcmp(ack_reason, "ok") == 0 ? "true" : "false",
-			    ack_reason);
-	}
-	str_truncate(out, str_len(out) - 1);
-	str_append(out, "}\n");
 	fputs(str_c(out), stdout);
-}
-
-static const char *header_addr(const struct frontdesk_view *view,
-			       const char *name)
-{
-	const char *v = frontdesk_view_header(view, name), *lt, *gt;
-
-	if (v == NULL)
-		return NULL;
-	lt = strchr(v, '<');
-	gt = lt == NULL ? NULL : strchr(lt, '>');
-	if (lt != NULL && gt != NULL)
-		return t_strdup_until(lt + 1, gt);
-	return t_str_trim(v, " \t");
 }
 
 /* The envelope as the delivery would see it: --from/--to, else what the
    MTA recorded in Return-Path and Delivered-To, else To. */
 static void cli_set_envelope(struct cli *cli, struct frontdesk_view *view)
 {
-	const char *from = cli->env_from, *to = cli->env_to;
+	frontdesk_report_set_envelope(view, cli->env_from, cli->env_to);
+}
 
-	if (from == NULL)
-		from = header_addr(view, "Return-Path");
-	if (from == NULL)
-		from = view->from_addr;
-	if (to == NULL)
-		to = header_addr(view, "Delivered-To");
-	if (to == NULL && array_count(&view->recipients) > 0)
-		to = array_idx_elem(&view->recipients, 0);
-	frontdesk_view_set_envelope(view, from, to, NULL);
+static void json_str(string_t *out, const char *key, const char *value)
+{
+	str_printfa(out, "\"%s\":\"", key);
+	json_append_escaped(out, value == NULL ? "" : value);
+	str_append(out, "\",");
 }
 
 static void print_features(struct cli *cli, const char *name,
@@ -200,7 +124,7 @@ static int classify_stream(struct cli *cli, const char *name,
 		i_error("%s: %s", name, error);
 		cli->exit_code = 1;
 	} else {
-		const char *reason;
+		struct frontdesk_guard_verdict verdict;
 
 		cli_set_envelope(cli, view);
 		if (cli->mode == OUTPUT_FEATURES) {
@@ -209,8 +133,9 @@ static int classify_stream(struct cli *cli, const char *name,
 			return 0;
 		}
 		frontdesk_classify(cli->model, cli->set, view, pool, &result);
-		(void)frontdesk_guard_check(&cli->set->guard, view, &reason);
-		print_result(cli, "file", name, &result, reason);
+		frontdesk_guard_verdict(&cli->set->guard, view, &verdict);
+		print_result(cli, "file", name, &result, verdict.reason,
+			     verdict.machine);
 		cli->messages++;
 	}
 	pool_unref(&pool);
@@ -358,7 +283,8 @@ static void classify_jsonl(struct cli *cli)
 				pool = pool_alloconly_create("jsonl", 4096);
 				frontdesk_classify_text(cli->model, cli->set,
 					subject, body, lang, pool, &result);
-				print_result(cli, "id", id, &result, NULL);
+				print_result(cli, "id", id, &result, NULL,
+					     FRONTDESK_MACHINE_NONE);
 				pool_unref(&pool);
 				cli->messages++;
 			}
@@ -463,9 +389,10 @@ static int cli_main(int argc, char *argv[])
 	cli.set = set;
 	cli.model = model;
 	if (cli.mode == OUTPUT_HUMAN) {
-		printf("%-28s %-12s %-5s %-4s %-3s %-3s %-3s %-20s %s\n",
-		       "message", "need", "office", "conf", "urg", "uns", "lng",
-		       "ack", "explanation");
+		string_t *hdr = t_str_new(128);
+
+		frontdesk_report_human_header(hdr);
+		fputs(str_c(hdr), stdout);
 	}
 	if (jsonl)
 		classify_jsonl(&cli);

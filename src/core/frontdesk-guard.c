@@ -6,7 +6,6 @@
    courtesy, a wrong one can start a mail loop or feed backscatter. */
 
 #include "lib.h"
-#include "frontdesk-compat.h"
 #include "array.h"
 #include "str.h"
 #include "strfuncs.h"
@@ -27,6 +26,11 @@ static const char *const autoreply_headers[] = {
 	"X-Autoresponder", "X-Loop", "X-FC-Machinegenerated",
 	"X-Frontdesk-Ack", NULL
 };
+/* Stamps of list servers (fml, Mailman, Sympa, ezmlm) on their mail. */
+static const char *const list_server_headers[] = {
+	"X-MLServer", "X-ML-Name", "X-Mailman-Version", "X-BeenThere",
+	"X-Sympa-To", "Mailing-List", NULL
+};
 /* System local parts, exact (RFC 3834 / Pigeonhole vacation). */
 static const char *const system_localparts[] = {
 	"mailer-daemon", "mailer_daemon", "postmaster", "post_master",
@@ -40,102 +44,6 @@ static const char *addr_localpart(const char *addr)
 	const char *at = strrchr(addr, '@');
 
 	return at == NULL ? addr : t_strdup_until(addr, at);
-}
-
-/* SRS (libsrs2, postsrsd): the separator after "SRS0"/"SRS1" may be '=',
-   '+' or '-'; the other separators are '='.
-     SRS0<s>HHH=TT=orig-domain=orig-local@forwarder
-     SRS1<s>HHH=first-forwarder=<s0>HHH=TT=orig-domain=orig-local@forwarder
-   where <s0> is the separator the first forwarder's SRS0 used. */
-static bool srs_sep(char c)
-{
-	return c == '=' || c == '+' || c == '-';
-}
-
-static bool address_is_srs(const char *local)
-{
-	return (str_begins_with(local, "srs0") || str_begins_with(local, "srs1")) &&
-		srs_sep(local[4]);
-}
-
-static bool address_undo_srs(const char **local, const char **domain)
-{
-	const char *l = *local, *p;
-	const char *const *parts;
-
-	if (str_begins_with(l, "srs1") && srs_sep(l[4])) {
-		/* skip the hash, then the first forwarder */
-		if ((p = strchr(l + 5, '=')) == NULL ||
-		    (p = strchr(p + 1, '=')) == NULL || !srs_sep(p[1]))
-			return FALSE;
-		l = t_strconcat("srs0", p + 1, NULL);
-	}
-	if (!str_begins_with(l, "srs0") || !srs_sep(l[4]))
-		return FALSE;
-	/* hash, timestamp, domain, local (which may hold '=') */
-	parts = t_strsplit(l + 5, "=");
-	if (str_array_length(parts) < 4 || *parts[2] == '\0' ||
-	    *parts[3] == '\0')
-		return FALSE;
-	*domain = parts[2];
-	*local = t_strarray_join(parts + 3, "=");
-	return TRUE;
-}
-
-/* BATV (prvs=TAG=local, the older prvs=local/TAG, msprvs1=TAG=local) and
-   Barracuda's btv1==TAG==local. */
-static bool address_undo_batv(const char **local)
-{
-	const char *l = *local, *p;
-
-	if (str_begins_with(l, "btv1==")) {
-		p = strstr(l + 6, "==");
-		if (p == NULL || p == l + 6 || p[2] == '\0')
-			return FALSE;
-		*local = p + 2;
-		return TRUE;
-	}
-	if (str_begins_with(l, "prvs="))
-		l += 5;
-	else if (str_begins_with(l, "msprvs1="))
-		l += 8;
-	else
-		return FALSE;
-	if ((p = strchr(l, '=')) != NULL && p != l && p[1] != '\0') {
-		*local = p + 1;
-		return TRUE;
-	}
-	if ((p = strchr(l, '/')) != NULL && p != l) {
-		*local = t_strdup_until(l, p);
-		return TRUE;
-	}
-	return FALSE;
-}
-
-const char *frontdesk_address_canonical(const char *address)
-{
-	const char *addr = t_str_lcase(address), *at, *local, *domain, *p;
-	unsigned int i;
-
-	at = strrchr(addr, '@');
-	if (at == NULL)
-		return addr;
-	local = t_strdup_until(addr, at);
-	domain = at + 1;
-
-	/* a forwarder may sign what another one rewrote: undo the layers
-	   (a few; more is not a real address) */
-	for (i = 0; i < 4; i++) {
-		if (!address_undo_srs(&local, &domain) &&
-		    !address_undo_batv(&local))
-			break;
-	}
-	/* +detail; not in an SRS address we could not undo, whose '+'
-	   is a separator: all its senders would share one address */
-	p = strchr(local, '+');
-	if (p != NULL && p != local && !address_is_srs(local))
-		local = t_strdup_until(local, p);
-	return t_strconcat(local, "@", domain, NULL);
 }
 
 static bool guard_is_ours(const struct frontdesk_guard_settings *set,
@@ -166,10 +74,10 @@ static bool guard_system_sender(const struct frontdesk_guard_settings *set,
 	bool ret = FALSE;
 
 	if (str_array_find(system_localparts, local) ||
-	    strstr(local, "-request") != NULL || str_begins_with(local, "owner-") ||
-	    str_begins_with(local, "bounce-") || str_begins_with(local, "bounces-") ||
-	    str_begins_with(local, "bounce+") || str_begins_with(local, "bounces+") ||
-	    str_begins_with(local, "mailer-daemon") ||
+	    strstr(local, "-request") != NULL || str_begins(local, "owner-") ||
+	    str_begins(local, "bounce-") || str_begins(local, "bounces-") ||
+	    str_begins(local, "bounce+") || str_begins(local, "bounces+") ||
+	    str_begins(local, "mailer-daemon") ||
 	    strstr(local, "-bounces") != NULL || strstr(local, "noreply") ||
 	    strstr(local, "no-reply") || strstr(local, "no_reply") ||
 	    strstr(local, "donotreply") || strstr(local, "do-not-reply") ||
@@ -211,12 +119,15 @@ static bool guard_suppress_flags(const char *value)
 	return FALSE;
 }
 
-static bool guard_spam(const struct frontdesk_guard_settings *set,
-		       const struct frontdesk_view *view)
+bool frontdesk_guard_scanner_verdict(const struct frontdesk_guard_settings *set,
+				     const struct frontdesk_view *view,
+				     bool *spam_r)
 {
 	const struct frontdesk_header *h;
-	const char *rule, *colon;
+	const char *rule, *colon, *want, *v;
+	bool found = FALSE;
 
+	*spam_r = FALSE;
 	array_foreach(&view->headers, h) {
 		array_foreach_elem(&set->spam_headers, rule) {
 			colon = strchr(rule, ':');
@@ -224,14 +135,26 @@ static bool guard_spam(const struct frontdesk_guard_settings *set,
 			    strncasecmp(h->name, rule, colon - rule) != 0 ||
 			    h->name[colon - rule] != '\0')
 				continue;
+			found = TRUE;
 			/* '?' in the rule stands for a space */
-			const char *want = t_str_replace(colon + 1, '?', ' ');
-			const char *v = t_str_trim(h->value, " \t");
-			if (strncasecmp(v, want, strlen(want)) == 0)
+			want = t_str_replace(colon + 1, '?', ' ');
+			v = t_str_trim(h->value, " \t");
+			if (strncasecmp(v, want, strlen(want)) == 0) {
+				*spam_r = TRUE;
 				return TRUE;
+			}
 		}
 	}
-	return FALSE;
+	return found;
+}
+
+static bool guard_spam(const struct frontdesk_guard_settings *set,
+		       const struct frontdesk_view *view)
+{
+	bool spam;
+
+	(void)frontdesk_guard_scanner_verdict(set, view, &spam);
+	return spam;
 }
 
 /* Authentication-Results: <authserv-id>; ... dmarc=fail ... */
@@ -314,40 +237,223 @@ static bool guard_addressed_to_us(const struct frontdesk_guard_settings *set,
 	return FALSE;
 }
 
-/* The kind of machine mail from what its content says, else fallback. */
+/* --- what kind of machine ------------------------------------------- */
+
+/* A report says what it is (RFC 6522 report-type, RFC 3464 Action,
+   RFC 8098 MDN, RFC 5965 ARF). NONE if the mail is no report. */
+static enum frontdesk_machine_kind
+guard_report_kind(const struct frontdesk_view *view)
+{
+	const char *type = view->report_type, *action = view->dsn_action;
+	bool report = strcmp(view->content_type, "multipart/report") == 0 ||
+		strcmp(view->content_type, "message/delivery-status") == 0 ||
+		strcmp(view->content_type,
+		       "message/disposition-notification") == 0 ||
+		view->report_part;
+
+	if (!report)
+		return FRONTDESK_MACHINE_NONE;
+	if (strcmp(view->content_type, "message/disposition-notification") == 0 ||
+	    (type != NULL && strstr(type, "disposition-notification") != NULL))
+		return FRONTDESK_MACHINE_RECEIPT;
+	if (type != NULL && strcmp(type, "feedback-report") == 0)
+		return FRONTDESK_MACHINE_REPORT;
+	if (action != NULL) {
+		if (strcmp(action, "delayed") == 0)
+			return FRONTDESK_MACHINE_DELAY;
+		/* "deliverable": Postfix's address verification report */
+		if (strcmp(action, "delivered") == 0 ||
+		    strcmp(action, "relayed") == 0 ||
+		    strcmp(action, "expanded") == 0 ||
+		    strcmp(action, "deliverable") == 0)
+			return FRONTDESK_MACHINE_RECEIPT;
+		return FRONTDESK_MACHINE_BOUNCE;
+	}
+	if (type == NULL || strstr(type, "delivery-status") != NULL)
+		return FRONTDESK_MACHINE_BOUNCE;
+	/* another report type (tlsrpt, ...) */
+	return FRONTDESK_MACHINE_REPORT;
+}
+
+/* DMARC aggregate reports (RFC 7489 7.2.1.1): "Report Domain: example.com
+   Submitter: google.com Report-ID: <...>", a zipped XML attached. */
+static bool guard_dmarc_aggregate(const struct frontdesk_view *view)
+{
+	const char *subj = t_str_lcase(view->subject);
+
+	return strstr(subj, "report domain:") != NULL &&
+		strstr(subj, "submitter:") != NULL;
+}
+
+/* The kind of machine mail from what its content says (a report, or
+   what the header-less recognizer made of it), else fallback. */
 static enum frontdesk_machine_kind
 guard_content_kind(const struct frontdesk_view *view,
+		   enum frontdesk_machine_kind recognized,
 		   enum frontdesk_machine_kind fallback)
 {
 	enum frontdesk_machine_kind kind;
-	const char *reason;
 
-	if (strcmp(view->content_type, "message/disposition-notification") == 0)
-		return FRONTDESK_MACHINE_RECEIPT;
-	if (strcmp(view->content_type, "multipart/report") == 0 ||
-	    strcmp(view->content_type, "message/delivery-status") == 0 ||
-	    view->report_part)
-		return FRONTDESK_MACHINE_BOUNCE;
-	kind = frontdesk_machine_recognize(view, &reason);
-	return kind != FRONTDESK_MACHINE_NONE ? kind : fallback;
+	if ((kind = guard_report_kind(view)) != FRONTDESK_MACHINE_NONE)
+		return kind;
+	return recognized != FRONTDESK_MACHINE_NONE ? recognized : fallback;
 }
+
+/* Auto-Submitted: auto-replied is an answer (RFC 3834), auto-generated
+   and auto-notified (RFC 5436) are notices. */
+static enum frontdesk_machine_kind guard_auto_submitted_kind(const char *value)
+{
+	const char *v = t_str_lcase(t_str_trim(value, " \t"));
+
+	return str_begins(v, "auto-replied") ? FRONTDESK_MACHINE_AUTO_REPLY :
+		FRONTDESK_MACHINE_NOTIFICATION;
+}
+
+/* A no-reply sender with a Reply-To of a person is a web form or a shop
+   relaying what a customer wrote: the customer is behind it. */
+static bool guard_reply_to_person(const struct frontdesk_guard_settings *set,
+				  const struct frontdesk_view *view)
+{
+	const char *rt = frontdesk_view_header(view, "Reply-To"), *lt, *gt;
+
+	if (rt == NULL)
+		return FALSE;
+	lt = strchr(rt, '<');
+	gt = lt == NULL ? NULL : strchr(lt, '>');
+	rt = lt != NULL && gt != NULL ? t_strdup_until(lt + 1, gt) :
+		t_str_trim(rt, " \t");
+	return strchr(rt, '@') != NULL && !guard_system_sender(set, rt);
+}
+
+/* Senders that are mail systems themselves, whatever they send. */
+static bool guard_mail_system(const char *addr)
+{
+	const char *local = t_str_lcase(addr_localpart(addr));
+
+	return str_begins(local, "mailer-daemon") ||
+		str_begins(local, "mailer_daemon") ||
+		strcmp(local, "postmaster") == 0 ||
+		strcmp(local, "post_master") == 0;
+}
+
+/* The envelope sender is <> (not merely unknown, as for a file without
+   From and Return-Path the dry run reads). */
+static bool guard_null_sender(const struct frontdesk_view *view)
+{
+	const char *rp;
+
+	if (view->envelope_from != NULL)
+		return *view->envelope_from == '\0';
+	rp = frontdesk_view_header(view, "Return-Path");
+	return rp != NULL && *t_str_trim(rp, " \t<>") == '\0';
+}
+
+/* Is this machine mail, and what kind? Signals that a person's mail can
+   carry too (X-Auto-Response-Suppress from Outlook, Precedence from a
+   CRM, X-Loop from procmail, a no-reply sender of a web form) keep the
+   acknowledgment away but do not file a person's mail as a machine's:
+   only the content can say so then. */
+static enum frontdesk_machine_kind
+guard_machine(const struct frontdesk_guard_settings *set,
+	      const struct frontdesk_view *view,
+	      enum frontdesk_machine_kind recognized)
+{
+	const char *sender = guard_sender(view), *v;
+	const struct frontdesk_header *h;
+	const char *const *name;
+	enum frontdesk_machine_kind kind;
+	bool pec_transport = FALSE, mail_system;
+
+#define CONTENT(fallback) guard_content_kind(view, recognized, (fallback))
+
+	if ((kind = guard_report_kind(view)) != FRONTDESK_MACHINE_NONE)
+		return kind;
+	array_foreach(&view->headers, h) {
+		if (strcasecmp(h->name, "X-Ricevuta") == 0)
+			return FRONTDESK_MACHINE_PEC;
+		if (strcasecmp(h->name, "X-Trasporto") == 0) {
+			/* "posta-certificata" carries a person's message;
+			   "errore" is the provider's anomaly notice */
+			if (strncasecmp(t_str_trim(h->value, " \t"), "errore",
+					6) == 0)
+				return FRONTDESK_MACHINE_PEC;
+			pec_transport = TRUE;
+		}
+	}
+	mail_system = (sender != NULL && guard_mail_system(sender)) ||
+		guard_mail_system(view->from_addr);
+	if ((v = frontdesk_view_header(view, "Auto-Submitted")) != NULL &&
+	    !value_is_token(v, auto_submitted_no)) {
+		/* Exim's plain bounces say auto-replied too */
+		return CONTENT(mail_system ? FRONTDESK_MACHINE_BOUNCE :
+			       guard_auto_submitted_kind(v));
+	}
+	if (mail_system || guard_null_sender(view))
+		return CONTENT(FRONTDESK_MACHINE_BOUNCE);
+	array_foreach(&view->headers, h) {
+		if (strcasecmp(h->name, "List-Id") == 0 ||
+		    strcasecmp(h->name, "List-Unsubscribe") == 0 ||
+		    strcasecmp(h->name, "List-Post") == 0)
+			return FRONTDESK_MACHINE_LIST;
+		/* list software's other mail: "you are not a member" */
+		if (strncasecmp(h->name, "List-", 5) == 0 ||
+		    str_array_icase_find(list_server_headers, h->name))
+			return CONTENT(FRONTDESK_MACHINE_LIST);
+		if (strcasecmp(h->name, "X-AMAZON-MAIL-RELAY-TYPE") == 0 &&
+		    strncasecmp(t_str_trim(h->value, " "), "notification",
+				12) == 0)
+			return FRONTDESK_MACHINE_NOTIFICATION;
+		for (name = autoreply_headers; *name != NULL; name++) {
+			/* X-Loop: procmail and lists stamp persons' mail */
+			if (strcasecmp(h->name, *name) == 0 &&
+			    strcasecmp(*name, "X-Loop") != 0)
+				return CONTENT(FRONTDESK_MACHINE_AUTO_REPLY);
+		}
+	}
+	if (guard_dmarc_aggregate(view))
+		return FRONTDESK_MACHINE_REPORT;
+	if (((sender != NULL && guard_system_sender(set, sender)) ||
+	     (*view->from_addr != '\0' &&
+	      guard_system_sender(set, view->from_addr))) &&
+	    !guard_reply_to_person(set, view))
+		return CONTENT(FRONTDESK_MACHINE_NOTIFICATION);
+	if (recognized == FRONTDESK_MACHINE_PEC && pec_transport)
+		return FRONTDESK_MACHINE_NONE;
+	return recognized;
+#undef CONTENT
+}
+
+/* Does this mail carry one of our acknowledgments' Message-IDs where a
+   machine answering it puts it: In-Reply-To, References, the returned
+   headers of a report, or the quoted headers of a plain bounce? */
+static bool guard_about_ack(const struct frontdesk_guard_settings *set,
+			    const struct frontdesk_view *view,
+			    enum frontdesk_machine_kind kind)
+{
+	if (frontdesk_guard_is_reply_to_ack(set, view) ||
+	    msgid_is_ours(set, str_c(view->report_text)))
+		return TRUE;
+	/* a plain bounce quotes the returned mail in its text */
+	return (kind == FRONTDESK_MACHINE_BOUNCE ||
+		kind == FRONTDESK_MACHINE_DELAY) &&
+		msgid_is_ours(set, str_c(view->text));
+}
+
+/* --- may it be acknowledged ------------------------------------------ */
 
 static const char *
 guard_reason(const struct frontdesk_guard_settings *set,
 	     const struct frontdesk_view *view,
-	     enum frontdesk_machine_kind *kind_r)
+	     enum frontdesk_machine_kind machine,
+	     enum frontdesk_machine_kind recognized,
+	     const char *recognized_reason)
 {
 	const char *sender = guard_sender(view);
-	const char *v, *reason, *const *name;
+	const char *v, *const *name;
 	const struct frontdesk_header *h;
-	enum frontdesk_machine_kind kind;
-
-#define MACHINE(kind_expr, reason_str) \
-	STMT_START { *kind_r = (kind_expr); return (reason_str); } STMT_END
 
 	if (sender == NULL || *sender == '\0')
-		MACHINE(guard_content_kind(view, FRONTDESK_MACHINE_BOUNCE),
-			"null-sender");
+		return "null-sender";
 	if (strchr(sender, '@') == NULL)
 		return "invalid-sender";
 	if (guard_is_ours(set, view, sender) ||
@@ -356,52 +462,46 @@ guard_reason(const struct frontdesk_guard_settings *set,
 		return "own-address";
 	if (msgid_is_ours(set, view->message_id))
 		return "loop";
-	if (frontdesk_guard_is_reply_to_ack(set, view))
+	/* an out-of-office answering our ack is no follow-up of the
+	   customer's: the machine reasons below say what it is */
+	if (machine == FRONTDESK_MACHINE_NONE &&
+	    frontdesk_guard_is_reply_to_ack(set, view))
 		return "follow-up";
 	/* any value but "no", with or without parameters */
 	if ((v = frontdesk_view_header(view, "Auto-Submitted")) != NULL &&
 	    !value_is_token(v, auto_submitted_no))
-		MACHINE(guard_content_kind(view, FRONTDESK_MACHINE_AUTO_REPLY),
-			"auto-submitted");
+		return "auto-submitted";
 	array_foreach(&view->headers, h) {
 		if (strncasecmp(h->name, "List-", 5) == 0)
-			MACHINE(FRONTDESK_MACHINE_LIST, "list-header");
+			return "list-header";
 		if (strcasecmp(h->name, "X-Auto-Response-Suppress") == 0 &&
 		    guard_suppress_flags(h->value))
-			MACHINE(guard_content_kind(view,
-				FRONTDESK_MACHINE_AUTO_REPLY),
-				"auto-response-suppress");
+			return "auto-response-suppress";
 		if ((strcasecmp(h->name, "Precedence") == 0 ||
 		     strcasecmp(h->name, "X-Precedence") == 0) &&
 		    value_is_token(h->value, list_precedence))
-			MACHINE(guard_content_kind(view, FRONTDESK_MACHINE_LIST),
-				"precedence");
+			return "precedence";
 		if (strcasecmp(h->name, "X-Ricevuta") == 0 ||
 		    strcasecmp(h->name, "X-Trasporto") == 0)
-			MACHINE(FRONTDESK_MACHINE_PEC, "pec-receipt");
+			return "pec-receipt";
 		if (strcasecmp(h->name, "X-AMAZON-MAIL-RELAY-TYPE") == 0 &&
 		    strncasecmp(t_str_trim(h->value, " "), "notification",
 				12) == 0)
-			MACHINE(FRONTDESK_MACHINE_NOTIFICATION,
-				"autoreply-header");
+			return "autoreply-header";
 		for (name = autoreply_headers; *name != NULL; name++) {
 			if (strcasecmp(h->name, *name) == 0)
-				MACHINE(FRONTDESK_MACHINE_AUTO_REPLY,
-					"autoreply-header");
+				return "autoreply-header";
 		}
 	}
 	if (strcmp(view->content_type, "multipart/report") == 0 ||
 	    strcmp(view->content_type, "message/delivery-status") == 0 ||
 	    strcmp(view->content_type, "message/disposition-notification") == 0 ||
 	    view->report_part)
-		MACHINE(guard_content_kind(view, FRONTDESK_MACHINE_REPORT),
-			"report");
+		return "report";
 	if (guard_system_sender(set, sender) ||
 	    (*view->from_addr != '\0' &&
 	     guard_system_sender(set, view->from_addr)))
-		MACHINE(guard_content_kind(view,
-					   FRONTDESK_MACHINE_NOTIFICATION),
-			"system-sender");
+		return "system-sender";
 	if (guard_spam(set, view))
 		return "spam";
 	if (guard_dmarc_fail(set, view))
@@ -411,24 +511,33 @@ guard_reason(const struct frontdesk_guard_settings *set,
 	   one: say nothing rather than answer what we could not read. */
 	if (view->headers_truncated)
 		return "headers-truncated";
-	kind = frontdesk_machine_recognize(view, &reason);
-	if (kind != FRONTDESK_MACHINE_NONE)
-		MACHINE(kind, reason);
+	if (recognized != FRONTDESK_MACHINE_NONE)
+		return recognized_reason;
+	if (machine != FRONTDESK_MACHINE_NONE)
+		return "machine";
 	if (set->check_recipient && !guard_addressed_to_us(set, view))
 		return "not-addressed-to-us";
 	return NULL;
-#undef MACHINE
 }
 
 void frontdesk_guard_verdict(const struct frontdesk_guard_settings *set,
 			     const struct frontdesk_view *view,
 			     struct frontdesk_guard_verdict *verdict_r)
 {
-	const char *reason;
+	enum frontdesk_machine_kind recognized;
+	const char *reason, *recognized_reason;
 
 	i_zero(verdict_r);
 	T_BEGIN {
-		reason = guard_reason(set, view, &verdict_r->machine);
+		/* the recognizer reads subject and text: once */
+		recognized = frontdesk_machine_recognize(view,
+							 &recognized_reason);
+		verdict_r->machine = guard_machine(set, view, recognized);
+		reason = guard_reason(set, view, verdict_r->machine,
+				      recognized, recognized_reason);
+		verdict_r->about_ack = verdict_r->machine !=
+			FRONTDESK_MACHINE_NONE &&
+			guard_about_ack(set, view, verdict_r->machine);
 	} T_END;
 	/* reasons are static strings */
 	verdict_r->reason = reason == NULL ? "ok" : reason;

@@ -46,9 +46,26 @@ struct frontdesk_guard_verdict {
 	/* "ok", or why no acknowledgment may be sent: a short static token
 	   ("null-sender", "auto-submitted", ...) for logs and headers */
 	const char *reason;
-	/* NONE unless the message is machine mail: then what kind */
+	/* NONE unless the message is machine mail: then what kind. Only
+	   signals a person's mail never carries make machine mail (null
+	   sender, Auto-Submitted, List-Id, reports, mail systems, ...) or
+	   the content (frontdesk_machine_recognize()); X-Auto-Response-
+	   Suppress, Precedence, X-Loop or a no-reply sender with a
+	   person's Reply-To alone deny the ack but leave a customer a
+	   customer. A machine is never a "follow-up". */
 	enum frontdesk_machine_kind machine;
+	/* machine mail about one of our acknowledgments: our Message-ID is
+	   in its In-Reply-To/References, the headers a report returns or
+	   the quoted headers of a plain bounce */
+	bool about_ack;
 };
+
+/* Does the message carry a scanner's verdict header (one named in
+   frontdesk_ack_spam_headers, whatever its value)? spam_r: one of them
+   says spam. */
+bool frontdesk_guard_scanner_verdict(const struct frontdesk_guard_settings *set,
+				     const struct frontdesk_view *view,
+				     bool *spam_r);
 
 /* The guard's whole verdict on one message. */
 void frontdesk_guard_verdict(const struct frontdesk_guard_settings *set,

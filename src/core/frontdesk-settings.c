@@ -457,12 +457,16 @@ int frontdesk_settings_parse(pool_t pool, frontdesk_getenv_func_t *getenv_func,
 	size_t headers;
 
 	set = p_new(pool, struct frontdesk_settings, 1);
+	set->folder_machine = "";
 	frontdesk_view_limits_default(&set->limits);
 	if (get_bool(&ctx, "frontdesk_enabled", FALSE, &set->enabled) < 0 ||
 	    get_folder(&ctx, "frontdesk_folder_front", "FrontOffice",
 		       &set->folder_front) < 0 ||
 	    get_folder(&ctx, "frontdesk_folder_back", "BackOffice",
 		       &set->folder_back) < 0 ||
+	    (*get(&ctx, "frontdesk_folder_machine", "Automatic") != '\0' &&
+	     get_folder(&ctx, "frontdesk_folder_machine", "Automatic",
+			&set->folder_machine) < 0) ||
 	    parse_needs(&ctx, set) < 0 ||
 	    get_fraction(&ctx, "frontdesk_unsure_threshold", 0.4,
 			 &set->unsure_threshold) < 0 ||
@@ -486,6 +490,11 @@ int frontdesk_settings_parse(pool_t pool, frontdesk_getenv_func_t *getenv_func,
 		*error_r = ctx.error;
 		return -1;
 	}
+	if (frontdesk_rspamd_settings_parse(pool,
+			get(&ctx, "frontdesk_spam_check", ""),
+			get(&ctx, "frontdesk_spam_check_timeout", NULL),
+			&set->spam_check, error_r) < 0)
+		return -1;
 	set->limits.max_headers = headers;
 	set->model_path = p_strdup(pool, get(&ctx, "frontdesk_model",
 					     FRONTDESK_MODEL_PATH));

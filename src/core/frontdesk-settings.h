@@ -4,6 +4,7 @@
 #include "array.h"
 #include "frontdesk-view.h"
 #include "frontdesk-guard.h"
+#include "frontdesk-rspamd.h"
 
 enum frontdesk_office {
 	FRONTDESK_OFFICE_FRONT = 0,
@@ -70,6 +71,9 @@ struct frontdesk_settings {
 	bool enabled;
 	const char *folder_front;
 	const char *folder_back;
+	/* machine mail (bounces, auto-replies, lists, ...): "" = leave it
+	   where Sieve or Dovecot puts it */
+	const char *folder_machine;
 	/* shipped model, and the admin's rule file ("" = none) */
 	const char *model_path;
 	const char *rules_path;
@@ -90,6 +94,8 @@ struct frontdesk_settings {
 	/* who must never get an acknowledgment */
 	struct frontdesk_guard_settings guard;
 	struct frontdesk_ack_settings ack;
+	/* optional rspamd check of mail no scanner looked at */
+	struct frontdesk_rspamd_settings spam_check;
 };
 
 /* Looks up a setting by its full name ("frontdesk_enabled"); NULL when

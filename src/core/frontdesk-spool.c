@@ -13,6 +13,35 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+static int spool_name_cmp(const char *const *a, const char *const *b)
+{
+	return strcmp(*a, *b);
+}
+
+int frontdesk_spool_list(const char *dir, ARRAY_TYPE(const_string) *names,
+			 const char **error_r)
+{
+	const char *name;
+	struct dirent *d;
+	DIR *dirp;
+
+	if ((dirp = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = t_strdup_printf("opendir(%s) failed: %m", dir);
+		return -1;
+	}
+	while ((d = readdir(dirp)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		name = t_strdup(d->d_name);
+		array_push_back(names, &name);
+	}
+	(void)closedir(dirp);
+	array_sort(names, spool_name_cmp);
+	return 0;
+}
+
 int frontdesk_spool_mkdirs(const char *spool_dir, const char **error_r)
 {
 	static const char *const subdirs[] = {
@@ -215,7 +244,17 @@ int frontdesk_spool_read(pool_t pool, const char *spool_dir, const char *name,
 			 struct frontdesk_spool_entry **entry_r,
 			 const char **error_r)
 {
-	const char *path = t_strdup_printf("%s/queue/%s", spool_dir, name);
+	return frontdesk_spool_read_in(pool, spool_dir, "queue", name,
+				       entry_r, error_r);
+}
+
+int frontdesk_spool_read_in(pool_t pool, const char *spool_dir,
+			    const char *subdir, const char *name,
+			    struct frontdesk_spool_entry **entry_r,
+			    const char **error_r)
+{
+	const char *path = t_strdup_printf("%s/%s/%s", spool_dir, subdir,
+					   name);
 	struct frontdesk_spool_entry *e;
 	buffer_t *buf;
 	const unsigned char *data, *p, *end, *nl;

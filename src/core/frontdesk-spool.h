@@ -1,12 +1,15 @@
 #ifndef FRONTDESK_SPOOL_H
 #define FRONTDESK_SPOOL_H
 
+#include "array.h"
+
 /* The acknowledgment spool: a Maildir-like directory (tmp/, queue/,
    failed/) of files that each hold one composed acknowledgment and how to
    send it. The delivery writes an entry (renamed into queue/ before the
    delivery reports success; flushed to disk when the admin's mail_fsync
-   asks for it) and leaves; the frontdesk-sender program sends, retries
-   with backoff and gives up after the entry's lifetime. So the relay's
+   asks for it), tells the frontdesk-sender service and leaves; the
+   service (or a one-spool frontdesk-sender where there is none) sends,
+   retries with backoff and gives up after the entry's lifetime. So the relay's
    health never delays a delivery and an ack that cannot go out now is not
    lost. Shared by the plugin and the sender; no clock inside (times are
    passed in). */
@@ -39,6 +42,11 @@ struct frontdesk_spool_entry {
 
 /* Creates tmp/, queue/, failed/ and spare/ if needed. */
 int frontdesk_spool_mkdirs(const char *spool_dir, const char **error_r);
+/* The entry names in dir (a spool's queue/ or failed/), oldest first (the
+   names start with the creation time), allocated from the data stack. A
+   missing dir is no entries. -1 with error_r when it cannot be read. */
+int frontdesk_spool_list(const char *dir, ARRAY_TYPE(const_string) *names,
+			 const char **error_r);
 /* Writes entry->name into queue/ atomically (tmp/ + optional fdatasync +
    rename). An existing entry of that name is replaced. When the spool's
    directories are missing it fails with errno ENOENT. */
@@ -48,6 +56,11 @@ int frontdesk_spool_write(const char *spool_dir,
 int frontdesk_spool_read(pool_t pool, const char *spool_dir, const char *name,
 			 struct frontdesk_spool_entry **entry_r,
 			 const char **error_r);
+/* The same from another of the spool's directories ("failed"). */
+int frontdesk_spool_read_in(pool_t pool, const char *spool_dir,
+			    const char *subdir, const char *name,
+			    struct frontdesk_spool_entry **entry_r,
+			    const char **error_r);
 /* Seconds to wait before the next attempt after attempts failures. */
 unsigned int frontdesk_spool_backoff(unsigned int attempts);
 /* The entry was sent: empty its file and keep it in spare/ for the next

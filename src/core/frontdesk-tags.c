@@ -7,6 +7,7 @@
 #include "str.h"
 #include "frontdesk-settings.h"
 #include "frontdesk-classify.h"
+#include "frontdesk-machine.h"
 #include "frontdesk-tags.h"
 
 /* RFC 5322 recommends lines of at most 78 characters. */
@@ -86,4 +87,30 @@ void frontdesk_tags_headers(const struct frontdesk_classification *result,
 		result->need[0] == '\0' ? "none" : result->need,
 		result->urgent ? "yes" : "no", result->unsure ? "yes" : "no",
 		result->language, result->explanation));
+}
+
+const char *frontdesk_tags_machine_ticket_note(enum frontdesk_machine_kind kind)
+{
+	return kind == FRONTDESK_MACHINE_BOUNCE ?
+		FRONTDESK_KEYWORD_ACK_BOUNCED :
+		frontdesk_machine_kind_name(kind);
+}
+
+void frontdesk_tags_machine_keywords(const struct frontdesk_settings *set,
+				     enum frontdesk_machine_kind kind,
+				     bool about_ticket,
+				     ARRAY_TYPE(const_string) *keywords)
+{
+	i_assert(kind != FRONTDESK_MACHINE_NONE);
+	add_keyword(set, keywords, frontdesk_machine_kind_name(kind));
+	if (about_ticket && kind == FRONTDESK_MACHINE_BOUNCE)
+		add_keyword(set, keywords, FRONTDESK_KEYWORD_ACK_BOUNCED);
+}
+
+void frontdesk_tags_machine_headers(enum frontdesk_machine_kind kind,
+				    string_t *dest)
+{
+	i_assert(kind != FRONTDESK_MACHINE_NONE);
+	append_folded(dest, "X-Frontdesk-Machine",
+		      frontdesk_machine_kind_name(kind));
 }

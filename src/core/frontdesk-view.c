@@ -13,6 +13,7 @@
 #include "message-header-decode.h"
 #include "message-address.h"
 #include "mail-html2text.h"
+#include "rfc822-parser.h"
 #include "frontdesk-view.h"
 
 #include <ctype.h>
@@ -24,7 +25,7 @@ struct view_parse_ctx {
 	/* part whose body is being collected, and how */
 	struct message_part *cur_part;
 	struct message_part *attachment_part;
-	bool cur_use, cur_html;
+	bool cur_use, cur_html, cur_report;
 	struct mail_html2text *html2text;
 	buffer_t *html_out;
 
@@ -139,6 +140,76 @@ static int view_parse_priority(const char *name, const char *value)
 	return 0;
 }
 
+/* multipart/report; report-type=delivery-status */
+static void view_report_type(struct frontdesk_view *view, const char *value)
+{
+	struct rfc822_parser_context parser;
+	const char *key;
+	string_t *type = t_str_new(64), *pvalue = t_str_new(64);
+
+	rfc822_parser_init(&parser, (const unsigned char *)value,
+			   strlen(value), NULL);
+	rfc822_skip_lwsp(&parser);
+	if (rfc822_parse_content_type(&parser, type) >= 0) {
+		while (rfc822_parse_content_param(&parser, &key,
+						  pvalue) > 0) {
+			if (strcasecmp(key, "report-type") == 0) {
+				view->report_type = p_strdup(view->pool,
+					t_str_lcase(str_c(pvalue)));
+				break;
+			}
+		}
+	}
+	rfc822_parser_deinit(&parser);
+}
+
+/* Report text kept, bounded. */
+static void view_report_append(struct frontdesk_view *view,
+			       const unsigned char *data, size_t size)
+{
+	if (str_len(view->report_text) >= FRONTDESK_VIEW_MAX_REPORT)
+		return;
+	if (size > FRONTDESK_VIEW_MAX_REPORT - str_len(view->report_text))
+		size = FRONTDESK_VIEW_MAX_REPORT - str_len(view->report_text);
+	str_append_data(view->report_text, data, size);
+}
+
+/* A header of an attached message (a bounce's returned mail). */
+static void view_report_header(struct frontdesk_view *view,
+			       const struct message_header_line *hdr)
+{
+	if (hdr->eoh || str_len(view->report_text) >=
+	    FRONTDESK_VIEW_MAX_REPORT)
+		return;
+	view_report_append(view, (const unsigned char *)hdr->name,
+			   strlen(hdr->name));
+	view_report_append(view, (const unsigned char *)": ", 2);
+	view_report_append(view, hdr->full_value, hdr->full_value_len);
+	view_report_append(view, (const unsigned char *)"\n", 1);
+}
+
+/* The first "Action:" field in what the delivery-status parts said. */
+static void view_dsn_action(struct frontdesk_view *view)
+{
+	const char *const *lines;
+
+	lines = t_strsplit(str_c(view->report_text), "\n");
+	for (; *lines != NULL; lines++) {
+		if (strncasecmp(*lines, "Action:", 7) != 0)
+			continue;
+		const char *v = t_str_trim(*lines + 7, " \t\r");
+		const char *end = v;
+		while (*end != '\0' && *end != ' ' && *end != ';' &&
+		       *end != '(' && *end != '\r')
+			end++;
+		if (end != v) {
+			view->dsn_action = p_strdup(view->pool,
+				t_str_lcase(t_strdup_until(v, end)));
+		}
+		return;
+	}
+}
+
 static void view_add_top_header(struct view_parse_ctx *ctx,
 				struct message_header_line *raw,
 				struct message_header_line *dec)
@@ -200,6 +271,8 @@ static void view_add_top_header(struct view_parse_ctx *ctx,
 
 		view->content_type = p_strdup(view->pool,
 					      t_str_lcase(t_str_trim(ct, " ")));
+		if (p != NULL)
+			view_report_type(view, value);
 	} else if ((prio = view_parse_priority(name, value)) != 0) {
 		if (view->priority == 3 || prio < view->priority)
 			view->priority = prio;
@@ -226,14 +299,24 @@ static void view_part_start(struct view_parse_ctx *ctx,
 	ctx->cur_part = part;
 	ctx->cur_use = FALSE;
 	ctx->cur_html = FALSE;
+	ctx->cur_report = FALSE;
 	ctx->view->mime_parts++;
 	if (ct != NULL &&
 	    (strcasecmp(ct, "message/delivery-status") == 0 ||
 	     strcasecmp(ct, "message/global-delivery-status") == 0 ||
 	     strcasecmp(ct, "message/feedback-report") == 0 ||
 	     strcasecmp(ct, "message/disposition-notification") == 0 ||
-	     strcasecmp(ct, "text/rfc822-headers") == 0))
-		ctx->view->report_part = TRUE;
+	     strcasecmp(ct, "text/rfc822-headers") == 0 ||
+	     strcasecmp(ct, "message/global-headers") == 0)) {
+		/* a report the customer forwarded is not one to us */
+		if (!view_part_in_attached_message(part)) {
+			ctx->view->report_part = TRUE;
+			ctx->cur_report = TRUE;
+		}
+	}
+	if (ct != NULL && strcasecmp(ct, "text/calendar") == 0 &&
+	    !view_part_in_attached_message(part))
+		ctx->view->calendar_part = TRUE;
 	if ((part->flags & MESSAGE_PART_FLAG_MULTIPART) != 0 ||
 	    (part->flags & MESSAGE_PART_FLAG_MESSAGE_RFC822) != 0)
 		return;
@@ -274,6 +357,8 @@ static void view_body_block(struct view_parse_ctx *ctx,
 {
 	size_t max = ctx->limits->max_body_bytes;
 
+	if (ctx->cur_report && block->part == ctx->cur_part)
+		view_report_append(ctx->view, block->data, block->size);
 	if (!ctx->cur_use || block->part != ctx->cur_part)
 		return;
 	if (ctx->cur_html) {
@@ -330,6 +415,7 @@ int frontdesk_view_parse(pool_t pool, struct istream *input,
 	p_array_init(&view->headers, pool, 32);
 	p_array_init(&view->recipients, pool, 4);
 	view->text = str_new(pool, 1024);
+	view->report_text = str_new(pool, 128);
 
 	i_zero(&ctx);
 	ctx.view = view;
@@ -361,6 +447,8 @@ int frontdesk_view_parse(pool_t pool, struct istream *input,
 		if (block.hdr != NULL) {
 			if (raw.part->parent == NULL)
 				view_add_top_header(&ctx, raw.hdr, block.hdr);
+			else if (view_part_in_attached_message(raw.part))
+				view_report_header(view, block.hdr);
 			continue;
 		}
 		if (block.size == 0) {
@@ -391,6 +479,9 @@ int frontdesk_view_parse(pool_t pool, struct istream *input,
 		view->headers_truncated = TRUE;
 	mail_html2text_deinit(&ctx.html2text);
 	i_stream_unref(&limited);
+	T_BEGIN {
+		view_dsn_action(view);
+	} T_END;
 
 	if (str_is_blank(view->text) && !str_is_blank(ctx.html_text)) {
 		str_truncate(view->text, 0);

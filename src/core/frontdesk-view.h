@@ -21,6 +21,9 @@ struct istream;
 #define FRONTDESK_VIEW_MAX_HEADER_VALUE 1024
 /* Subject kept, in bytes of UTF-8. */
 #define FRONTDESK_VIEW_MAX_SUBJECT 512
+/* Bytes kept of a report's returned headers: a Message-ID and a Subject
+   come in the first few hundred. */
+#define FRONTDESK_VIEW_MAX_REPORT (8*1024)
 /* MIME parts walked: a support mail has a handful. */
 #define FRONTDESK_VIEW_MAX_MIME_PARTS 64
 
@@ -63,6 +66,18 @@ struct frontdesk_view {
 	   Priority). */
 	int priority;
 
+	/* multipart/report's report-type parameter, lowercased, or NULL. */
+	const char *report_type;
+	/* The first "Action:" of a delivery-status part (RFC 3464:
+	   failed, delayed, delivered, relayed, expanded), lowercased, or
+	   NULL. */
+	const char *dsn_action;
+	/* What a report returns of the original message: the bodies of
+	   delivery-status, rfc822-headers and feedback parts and the headers
+	   of attached messages, raw, bounded by FRONTDESK_VIEW_MAX_REPORT
+	   (where a bounce names the Message-ID it returns). */
+	string_t *report_text;
+
 	/* Top-level headers, in order. */
 	ARRAY_TYPE(frontdesk_header) headers;
 	/* Addresses in To, Cc, Bcc, Resent-To/Cc/Bcc, lowercased. */
@@ -86,6 +101,9 @@ struct frontdesk_view {
 	/* A MIME part is a machine report (delivery-status, feedback-report,
 	   disposition-notification, rfc822-headers). */
 	bool report_part:1;
+	/* A text/calendar part (an invitation, acceptance or cancellation),
+	   not inside an attached message. */
+	bool calendar_part:1;
 	/* The input stream failed (I/O error, not a malformed message). */
 	bool read_error:1;
 };

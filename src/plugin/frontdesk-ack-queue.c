@@ -1,7 +1,8 @@
 /* Composing one acknowledgment and leaving it in the spool: the template
    of the customer's language (cached per process, reloaded when the file
-   changes), the From address, DKIM, the spool entry and starting
-   frontdesk-sender. Nothing here records anything in the state store:
+   changes), the From address, DKIM, the spool entry and telling the
+   frontdesk-sender service about it (or, where the service is not set up,
+   starting a one-spool frontdesk-sender). Nothing here records anything in the state store:
    frontdesk-acknowledge.c decides when to call it. */
 
 #include "lib.h"
@@ -9,6 +10,7 @@
 #include "str.h"
 #include "ioloop.h"
 #include "hostpid.h"
+#include "net.h"
 #include "smtp-address.h"
 #include "smtp-submit-settings.h"
 #include "mail-user.h"
@@ -24,6 +26,7 @@
 #include "frontdesk-ack.h"
 #include "frontdesk-spool.h"
 #include "frontdesk-dkim.h"
+#include "frontdesk-sender-wake.h"
 #include "frontdesk-ack-queue.h"
 
 #include <fcntl.h>
@@ -135,68 +138,6 @@ static int ack_from(struct mail_deliver_context *ctx,
 	*from_r = t_strconcat(from, at, NULL);
 	*domain_r = at + 1;
 	return 0;
-}
-
-/* Start frontdesk-sender unless one is running (it holds runner.lock). A
-   runner that is leaving looks at the queue once more after letting the
-   lock go, so an entry queued meanwhile is never stranded. */
-static void ack_start_sender(const struct frontdesk_settings *set,
-			     struct event *event, const char *spool_dir)
-{
-	const char *lock_path = t_strconcat(spool_dir, "/runner.lock", NULL);
-	const char *path = set->ack.sender_path;
-	pid_t pid;
-	int fd, status;
-
-	fd = open(lock_path, O_RDWR | O_CREAT, 0600);
-	if (fd < 0) {
-		e_error(event, "open(%s) failed: %m", lock_path);
-		return;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		i_close_fd(&fd);
-		return; /* a runner is at work */
-	}
-	i_close_fd(&fd);
-	if (access(path, X_OK) < 0) {
-		e_error(event, "frontdesk_sender_path %s: %m; the ack "
-			"stays queued in %s", path, spool_dir);
-		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		e_error(event, "fork() failed: %m; the ack stays queued "
-			"in %s", spool_dir);
-		return;
-	}
-	if (pid == 0) {
-		/* the child forks the runner and leaves at once, so the
-		   runner belongs to init and lmtp never waits for it */
-		const char *argv[] = {
-			path, "-d", spool_dir, NULL
-		};
-		const char *envp[] = {
-			"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL
-		};
-		int null_fd;
-
-		if (fork() != 0)
-			_exit(0);
-		(void)setsid();
-		null_fd = open("/dev/null", O_RDWR);
-		if (null_fd >= 0) {
-			(void)dup2(null_fd, 0);
-			(void)dup2(null_fd, 1);
-		}
-		/* stderr stays: it is Dovecot's log */
-		closefrom(3);
-		if (getenv("TZ") != NULL)
-			envp[1] = t_strconcat("TZ=", getenv("TZ"), NULL);
-		(void)execve(path, (char **)argv, (char **)envp);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) ;
-	/* ECHILD: a SIGCHLD handler of lmtp reaped it first; fine */
 }
 
 /* Compose the acknowledgment in the customer's language, else the default
@@ -361,7 +302,8 @@ int frontdesk_ack_queue_write(const struct frontdesk_settings *set,
 	}
 	if (ret < 0)
 		return -1;
-	ack_start_sender(set, event, spool_dir);
+	frontdesk_sender_wake(event, ctx->rcpt_user->set->base_dir,
+			      set->ack.sender_path, spool_dir, TRUE);
 	return 0;
 }
 

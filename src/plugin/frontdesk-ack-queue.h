@@ -17,8 +17,9 @@ int frontdesk_ack_queue_build(const struct frontdesk_settings *set,
 			      const struct frontdesk_classification *result,
 			      const char *ticket, const char **from_r,
 			      string_t **msg_r, const char **error_r);
-/* Leave msg in <state_dir>/spool for frontdesk-sender and start one unless
-   one runs. */
+/* Leave msg in <state_dir>/spool and tell the frontdesk-sender service;
+   without the service, start a frontdesk-sender for the spool unless one
+   runs. */
 int frontdesk_ack_queue_write(const struct frontdesk_settings *set,
 			      struct event *event,
 			      struct mail_deliver_context *ctx,

@@ -26,6 +26,7 @@
 #include "frontdesk-state.h"
 #include "frontdesk-plugin.h"
 #include "frontdesk-ack-queue.h"
+#include "frontdesk-spamcheck.h"
 #include "frontdesk-acknowledge.h"
 
 #include <fcntl.h>
@@ -258,6 +259,28 @@ static const char *followup_ticket(const struct ack_env *env,
 	return NULL;
 }
 
+/* The ticket a machine mail is about: our reference in its Subject
+   ("Automatic reply: Re: ... [FD-...]"), in the Message-ID of our ack it
+   answers, in the headers a report returns, or quoted in a bounce's text.
+   References are checked with the secret, so none can be made up. */
+static const char *machine_ticket(const struct ack_env *env,
+				  const struct frontdesk_view *view,
+				  enum frontdesk_machine_kind kind,
+				  bool about_ack)
+{
+	const char *ticket;
+
+	if ((ticket = followup_ticket(env, view)) != NULL)
+		return ticket;
+	if ((ticket = frontdesk_ticket_find(&env->key,
+					    str_c(view->report_text))) != NULL)
+		return ticket;
+	if (about_ack || kind == FRONTDESK_MACHINE_BOUNCE ||
+	    kind == FRONTDESK_MACHINE_DELAY)
+		return frontdesk_ticket_find(&env->key, str_c(view->text));
+	return NULL;
+}
+
 static void ack_release(struct ack_env *env, const char *ticket)
 {
 	const char *error;
@@ -369,12 +392,16 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 			   pool_t pool, struct frontdesk_ack_decision *dec)
 {
 	const struct frontdesk_settings *set = fuser->set;
+	struct frontdesk_guard_verdict verdict;
 	struct ack_env *env;
-	const char *ticket, *record, *error, *reason;
+	const char *ticket, *record = NULL, *error, *reason;
 	bool by_reference;
 	int ret;
 
 	i_zero(dec);
+	frontdesk_guard_verdict(&set->guard, view, &verdict);
+	dec->guard = verdict;
+	dec->machine = verdict.machine;
 	dec->reason = "disabled";
 	if (set->ack.mode == FRONTDESK_ACK_NO)
 		return;
@@ -386,6 +413,27 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 		return;
 	}
 	dec->env = env;
+	if (verdict.machine != FRONTDESK_MACHINE_NONE) {
+		/* never answered, never a ticket of its own */
+		dec->send = FALSE;
+		dec->reason = verdict.reason;
+		ticket = machine_ticket(env, view, verdict.machine,
+					verdict.about_ack);
+		if (ticket == NULL)
+			return;
+		dec->ticket = p_strdup(pool, ticket);
+		ret = frontdesk_state_lookup(env->state, ticket, &record,
+					     &error);
+		if (ret < 0) {
+			e_error(fuser->event, "ticket lookup failed: %s",
+				error);
+		} else if (ret > 0 && (str_begins(record, "front") ||
+				       str_begins(record, "back"))) {
+			dec->ticket_office = p_strdup(pool,
+				t_strcut(record, ' '));
+		}
+		return;
+	}
 	ticket = followup_ticket(env, view);
 	by_reference = ticket != NULL;
 	if (by_reference)
@@ -406,12 +454,17 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 				t_strcut(record, ' '));
 	}
 
-	dec->send = frontdesk_guard_check(&set->guard, view, &reason);
-	dec->reason = reason;
+	dec->reason = verdict.reason;
+	dec->send = strcmp(verdict.reason, "ok") == 0;
 	if (dec->send && dec->follow_up) {
 		/* a reference to the ticket, or a conversation we know */
 		dec->send = FALSE;
 		dec->reason = by_reference ? "follow-up" : "already-acked";
+	}
+	/* only a mail we would answer is worth asking rspamd about */
+	if (dec->send && frontdesk_spamcheck_is_spam(fuser, ctx, view)) {
+		dec->send = FALSE;
+		dec->reason = "spam-rspamd";
 	}
 	if (dec->send && set->ack.mode == FRONTDESK_ACK_SHADOW) {
 		dec->send = ack_commit(env, view, result, ticket, ioloop_time,
@@ -422,11 +475,40 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 	}
 }
 
-void frontdesk_ack_after_save(struct frontdesk_user *fuser,
-			      struct mail_deliver_context *ctx,
-			      const struct frontdesk_view *view,
-			      const struct frontdesk_classification *result,
-			      struct frontdesk_ack_decision *dec)
+/* The acknowledgment from the template set a Sieve script chose, else
+   (or when that set has no usable template) from the default one. */
+static int ack_build(struct ack_env *env, struct mail_deliver_context *ctx,
+		     const struct frontdesk_view *view,
+		     const struct frontdesk_classification *result,
+		     const struct frontdesk_ack_decision *dec,
+		     const char **from_r, string_t **msg_r,
+		     const char **error_r)
+{
+	struct frontdesk_settings tset;
+	const char *error;
+
+	if (dec->template_name != NULL) {
+		tset = *env->set;
+		tset.ack.templates_dir = t_strconcat(env->set->ack.templates_dir,
+			"/", dec->template_name, NULL);
+		if (frontdesk_ack_queue_build(&tset, env->event, ctx, view,
+					      result, dec->ticket, from_r,
+					      msg_r, &error) == 0)
+			return 0;
+		e_error(env->event, "template set %s asked for by a Sieve "
+			"script is unusable, the default is used: %s",
+			dec->template_name, error);
+	}
+	return frontdesk_ack_queue_build(env->set, env->event, ctx, view,
+					 result, dec->ticket, from_r, msg_r,
+					 error_r);
+}
+
+static void ack_after_save(struct frontdesk_user *fuser,
+			   struct mail_deliver_context *ctx,
+			   const struct frontdesk_view *view,
+			   const struct frontdesk_classification *result,
+			   struct frontdesk_ack_decision *dec)
 {
 	struct ack_env *env = dec->env;
 	const char *from, *error, *reason;
@@ -438,8 +520,7 @@ void frontdesk_ack_after_save(struct frontdesk_user *fuser,
 	/* the ticket is claimed only for an ack that exists, and kept only
 	   once it is in the spool: otherwise a template or disk problem
 	   would silence the whole conversation */
-	if (frontdesk_ack_queue_build(env->set, env->event, ctx, view, result,
-				      dec->ticket, &from, &msg, &error) < 0) {
+	if (ack_build(env, ctx, view, result, dec, &from, &msg, &error) < 0) {
 		e_error(fuser->event, "no ack for ticket %s: %s",
 			dec->ticket, error);
 		dec->send = FALSE;
@@ -463,6 +544,49 @@ void frontdesk_ack_after_save(struct frontdesk_user *fuser,
 	}
 	ack_keep(env, dec->ticket, ack_record(result));
 	dec->reason = "queued";
+}
+
+/* The decision as events (docs/events.md): frontdesk_ack_decided once per
+   stored mail of a desk that acknowledges (or shadows), then
+   frontdesk_ack_queued or frontdesk_ack_suppressed. */
+static void ack_emit(struct frontdesk_user *fuser,
+		     const struct frontdesk_classification *result,
+		     const struct frontdesk_ack_decision *dec)
+{
+	bool shadow = fuser->set->ack.mode == FRONTDESK_ACK_SHADOW;
+	const char *name = dec->send && !shadow ? "frontdesk_ack_queued" :
+		!dec->send ? "frontdesk_ack_suppressed" : NULL;
+	struct event *event;
+
+	if (fuser->set->ack.mode == FRONTDESK_ACK_NO)
+		return;
+	event = event_create(fuser->event);
+	event_add_str(event, "reason", dec->reason);
+	event_add_int(event, "send", dec->send ? 1 : 0);
+	event_add_int(event, "shadow", shadow ? 1 : 0);
+	event_add_str(event, "ticket", dec->ticket == NULL ? "" : dec->ticket);
+	event_add_str(event, "need", result->need[0] == '\0' ? "none" :
+		      result->need);
+	event_add_str(event, "office", frontdesk_office_name(result->office));
+	event_set_name(event, "frontdesk_ack_decided");
+	e_debug(event, "ack decided: %s%s", shadow ? "shadow " : "",
+		dec->reason);
+	if (name != NULL) {
+		event_set_name(event, name);
+		e_debug(event, "ack %s: %s", dec->send ? "queued" :
+			"suppressed", dec->reason);
+	}
+	event_unref(&event);
+}
+
+void frontdesk_ack_after_save(struct frontdesk_user *fuser,
+			      struct mail_deliver_context *ctx,
+			      const struct frontdesk_view *view,
+			      const struct frontdesk_classification *result,
+			      struct frontdesk_ack_decision *dec)
+{
+	ack_after_save(fuser, ctx, view, result, dec);
+	ack_emit(fuser, result, dec);
 }
 
 void frontdesk_ack_decision_free(struct frontdesk_ack_decision *dec)

@@ -24,6 +24,7 @@
 #include "frontdesk-plugin.h"
 #include "frontdesk-tag.h"
 #include "frontdesk-acknowledge.h"
+#include "frontdesk-verdict.h"
 
 /* Header-derived values in log lines are cut to this. */
 #define FRONTDESK_LOG_VALUE_MAX 80
@@ -36,6 +37,8 @@ struct frontdesk_delivery {
 	struct frontdesk_view *view;
 	struct frontdesk_classification result;
 	struct frontdesk_ack_decision ack;
+	/* lent to the Sieve extension while Sieve runs */
+	struct frontdesk_verdict verdict;
 	const char *folder;
 	ARRAY_TYPE(const_string) keywords;
 	/* where the delivery stored the mail, whoever saved it */
@@ -130,6 +133,59 @@ static void frontdesk_delivery_free(struct frontdesk_delivery *d)
 	i_stream_unref(&d->input);
 }
 
+/* The verdict as the Sieve extension sees it (frontdesk-verdict.h). */
+static void
+frontdesk_delivery_verdict_fill(const struct frontdesk_settings *set,
+				struct frontdesk_delivery *d,
+				enum frontdesk_office office)
+{
+	struct frontdesk_verdict *v = &d->verdict;
+
+	v->abi = FRONTDESK_VERDICT_ABI;
+	v->set = set;
+	v->view = d->view;
+	v->result = &d->result;
+	/* the guard ran once, for the acknowledgment's decision */
+	v->guard = d->ack.guard;
+	v->office = office;
+	v->ticket = d->ack.ticket == NULL ? "" : d->ack.ticket;
+	v->follow_up = d->ack.follow_up;
+	v->ack_send = d->ack.send;
+	v->ack_reason = d->ack.reason;
+}
+
+/* What a Sieve script asked of the acknowledgment (frontdesk_ack): it may
+   withhold one or pick its template, never make one the rules forbid. */
+static void frontdesk_delivery_script_ack(struct frontdesk_user *fuser,
+					  struct frontdesk_delivery *d)
+{
+	struct frontdesk_verdict *v = &d->verdict;
+	const char *refusal;
+
+	switch (v->script_ack) {
+	case FRONTDESK_SCRIPT_ACK_NONE:
+		break;
+	case FRONTDESK_SCRIPT_ACK_WITHHOLD:
+		if (d->ack.send) {
+			d->ack.send = FALSE;
+			d->ack.reason = "sieve-noack";
+		}
+		break;
+	case FRONTDESK_SCRIPT_ACK_REQUEST:
+		refusal = frontdesk_verdict_ack_refusal(v);
+		if (refusal != NULL) {
+			e_info(fuser->event, "a Sieve script asked for an "
+			       "acknowledgment, refused: %s", refusal);
+			break;
+		}
+		if (v->script_template[0] != '\0') {
+			d->ack.template_name =
+				p_strdup(d->pool, v->script_template);
+		}
+		break;
+	}
+}
+
 /* Decide and prepare everything; nothing of the delivery is changed yet.
    Returns 0, or -1 with error_r (the delivery then goes on untouched). */
 static int
@@ -176,7 +232,12 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 		const char *kw;
 
 		t_array_init(&kws, 4);
-		frontdesk_tags_keywords(set, &d->result, &kws);
+		if (d->ack.machine != FRONTDESK_MACHINE_NONE) {
+			frontdesk_tags_machine_keywords(set, d->ack.machine,
+				d->ack.ticket != NULL, &kws);
+		} else {
+			frontdesk_tags_keywords(set, &d->result, &kws);
+		}
 		if (d->ack.follow_up) {
 			kw = t_strconcat(set->keyword_prefix, "followup",
 					 NULL);
@@ -196,23 +257,42 @@ frontdesk_delivery_prepare(struct frontdesk_user *fuser,
 			FRONTDESK_OFFICE_BACK : FRONTDESK_OFFICE_FRONT;
 	d->folder = office == FRONTDESK_OFFICE_BACK ?
 		set->folder_back : set->folder_front;
+	frontdesk_delivery_verdict_fill(set, d, office);
 	other = office == FRONTDESK_OFFICE_BACK ?
 		set->folder_front : set->folder_back;
-	if (frontdesk_folder_ensure(ctx->rcpt_user, d->folder, &error) < 0) {
+	/* machine mail apart, unless it joins a ticket: then where the
+	   agent of that ticket sees why the customer never got our answer */
+	if (d->ack.machine != FRONTDESK_MACHINE_NONE &&
+	    d->ack.ticket_office == NULL) {
+		d->folder = set->folder_machine;
+		other = NULL;
+	}
+	if (*d->folder != '\0' &&
+	    frontdesk_folder_ensure(ctx->rcpt_user, d->folder, &error) < 0) {
 		*error_r = t_strdup_printf("can't create folder %s: %s",
 			str_sanitize(d->folder, FRONTDESK_LOG_VALUE_MAX), error);
 		return -1;
 	}
 	/* agents expect both folders from the first day */
-	if (frontdesk_folder_ensure(ctx->rcpt_user, other, &error) < 0) {
+	if (other != NULL &&
+	    frontdesk_folder_ensure(ctx->rcpt_user, other, &error) < 0) {
 		e_warning(fuser->event, "can't create folder %s: %s",
 			  str_sanitize(other, FRONTDESK_LOG_VALUE_MAX), error);
 	}
 
 	if (set->add_headers) {
 		hdr = t_str_new(256);
-		frontdesk_tags_headers(&d->result, hdr);
-		if (d->ack.ticket != NULL) {
+		if (d->ack.machine != FRONTDESK_MACHINE_NONE)
+			frontdesk_tags_machine_headers(d->ack.machine, hdr);
+		else
+			frontdesk_tags_headers(&d->result, hdr);
+		if (d->ack.ticket != NULL &&
+		    d->ack.machine != FRONTDESK_MACHINE_NONE) {
+			str_printfa(hdr, "X-Frontdesk-Ticket: %s (%s)\r\n",
+				    d->ack.ticket,
+				    frontdesk_tags_machine_ticket_note(
+					d->ack.machine));
+		} else if (d->ack.ticket != NULL) {
 			str_printfa(hdr, "X-Frontdesk-Ticket: %s%s\r\n",
 				    d->ack.ticket, d->ack.follow_up ?
 				    " (follow-up)" : "");
@@ -251,12 +331,19 @@ frontdesk_delivery_log(struct frontdesk_user *fuser,
 {
 	const struct frontdesk_classification *r = &d->result;
 	const char *folders = frontdesk_delivery_folders(d);
+	bool machine = d->ack.machine != FRONTDESK_MACHINE_NONE;
+	/* machine mail has no need and no office of its own */
+	const char *need = machine || r->need[0] == '\0' ? "none" : r->need;
+	const char *office = !machine ? frontdesk_office_name(r->office) :
+		d->ack.ticket_office != NULL ? d->ack.ticket_office : "none";
 	struct event_passthrough *e;
 
 	e = event_create_passthrough(fuser->event)->
 		set_name("frontdesk_message_classified")->
-		add_str("need", r->need[0] == '\0' ? "none" : r->need)->
-		add_str("office", frontdesk_office_name(r->office))->
+		add_str("need", need)->
+		add_str("office", office)->
+		add_str("machine", machine ?
+			frontdesk_machine_kind_name(d->ack.machine) : "none")->
 		add_str("folder", folders)->
 		add_str("language", r->language)->
 		add_int("urgent", r->urgent ? 1 : 0)->
@@ -265,12 +352,14 @@ frontdesk_delivery_log(struct frontdesk_user *fuser,
 		add_str("ticket", d->ack.ticket == NULL ? "" : d->ack.ticket)->
 		add_str("ack", d->ack.reason);
 	e_info(e->event(), "need=%s%s%s office=%s folder=%s confidence=%.2f "
-	       "urgent=%s unsure=%s lang=%s ticket=%s ack=%s%s msgid=%s",
-	       r->need[0] == '\0' ? "none" : r->need,
-	       r->secondary != NULL ? "," : "",
-	       r->secondary != NULL ? r->secondary : "",
-	       frontdesk_office_name(r->office), folders, r->confidence,
-	       r->urgent ? "yes" : "no", r->unsure ? "yes" : "no", r->language,
+	       "urgent=%s unsure=%s lang=%s machine=%s ticket=%s ack=%s%s "
+	       "msgid=%s", need,
+	       !machine && r->secondary != NULL ? "," : "",
+	       !machine && r->secondary != NULL ? r->secondary : "",
+	       office, folders, r->confidence,
+	       !machine && r->urgent ? "yes" : "no",
+	       !machine && r->unsure ? "yes" : "no", r->language,
+	       machine ? frontdesk_machine_kind_name(d->ack.machine) : "none",
 	       d->ack.ticket == NULL ? "none" : d->ack.ticket,
 	       fuser->set->ack.mode == FRONTDESK_ACK_SHADOW ?
 	       (d->ack.send ? "shadow-yes:" : "shadow-no:") : "",
@@ -405,7 +494,8 @@ static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
 		ctx->src_mail = d.raw_mail;
 	/* keep a detail mailbox (lmtp_save_to_detail_mailbox) chosen by the
 	   admin; file only what would go to INBOX */
-	if (strcasecmp(ctx->rcpt_default_mailbox, "INBOX") == 0)
+	if (strcasecmp(ctx->rcpt_default_mailbox, "INBOX") == 0 &&
+	    *d.folder != '\0')
 		ctx->rcpt_default_mailbox = p_strdup(ctx->pool, d.folder);
 	else
 		d.folder = ctx->rcpt_default_mailbox;
@@ -416,6 +506,7 @@ static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
 	p_array_init(&d.stored.folders, d.pool, 4);
 	fuser->cur_keywords = array_front(&d.keywords);
 	fuser->cur_stored = &d.stored;
+	fuser->cur_verdict = &d.verdict;
 
 	/* Sieve (if loaded) saves through its own transactions: whether the
 	   mail was stored is what our commit hook saw, never saved_mail */
@@ -425,6 +516,8 @@ static int frontdesk_deliver_mail(struct mail_deliver_context *ctx,
 	} T_END;
 	fuser->cur_keywords = NULL;
 	fuser->cur_stored = NULL;
+	fuser->cur_verdict = NULL;
+	frontdesk_delivery_script_ack(fuser, &d);
 	ctx->src_mail = orig_mail;
 	ctx->rcpt_default_mailbox = orig_default;
 

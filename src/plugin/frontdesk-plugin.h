@@ -19,6 +19,9 @@ struct frontdesk_user {
 	const char *const *cur_keywords;
 	/* where the delivery in progress stored the mail; NULL outside one */
 	struct frontdesk_stored *cur_stored;
+	/* the verdict of the delivery in progress, lent to the Sieve
+	   extension; NULL outside one */
+	struct frontdesk_verdict *cur_verdict;
 };
 
 #define FRONTDESK_USER_CONTEXT(obj) \
@@ -40,6 +43,10 @@ frontdesk_model_get(const struct frontdesk_settings *set, const char **error_r);
 
 /* The process-wide raw mail user for building the tagged message. */
 struct mail_user *frontdesk_raw_user_get(struct mail_user *user);
+
+/* Exported for the Sieve extension (frontdesk-verdict.h). */
+struct frontdesk_verdict *
+frontdesk_delivery_verdict(struct mail_user *user, unsigned int abi);
 
 void frontdesk_deliver_init(void);
 void frontdesk_deliver_deinit(void);

@@ -1,15 +1,24 @@
 /* frontdesk-sender: sends the acknowledgments that deliveries left in the
-   spool, retrying with backoff while the relay is down, so that a delivery
-   never waits for the relay and an ack is never lost because of it.
+   spools, retrying with backoff while the relay is down, so that a
+   delivery never waits for the relay and an ack is never lost because of
+   it. Two ways to run it:
 
-   One runner per spool (an flock on runner.lock); the delivering process
-   starts one when none is running. The runner waits a little for new
-   entries (inotify) before it leaves, so a busy server starts it rarely.
+   As a Dovecot service (conf.d/91-frontdesk-sender.conf): started and
+   supervised by the master, one process for every support mailbox of the
+   server. A delivery that queued an ack writes "SPOOL\t<dir>" to the
+   service's socket and goes on; the service checks the directory (see
+   spool_path_check()), remembers it in its registry (-r DIR) and scans
+   it. At start and every FRONTDESK_SENDER_RESCAN_SECS it scans every spool
+   of the registry, so an entry whose notification was lost, or that was
+   waiting for a retry when the service stopped, is sent anyway.
 
-   usage: frontdesk-sender [-d] [-w SECS] SPOOL_DIR
-     -i       log through Dovecot's log service (when started by lmtp/lda)
-     -w SECS  stay this long for new entries after the queue is empty
-              (default 5; 0 = one pass, for cron) */
+   As a one-spool runner: frontdesk-sender [-d] [-w SECS] SPOOL_DIR, from
+   cron (-w 0) on a site without the service, or started by a delivery
+   when the service's socket is not there. It leaves once the queue is
+   empty and nothing came for SECS seconds (default 5).
+
+   Either way one worker per spool: the spool's runner.lock (flock) is held
+   while it is worked, by the service for as long as it runs. */
 
 #include "lib.h"
 #include "array.h"
@@ -17,312 +26,374 @@
 #include "strnum.h"
 #include "str-sanitize.h"
 #include "ioloop.h"
-#include "hostpid.h"
-#include "ostream.h"
-#include "smtp-address.h"
-#include "smtp-submit.h"
-#include "smtp-submit-settings.h"
+#include "istream.h"
+#include "hex-binary.h"
+#include "md5.h"
+#include "master-interface.h"
 #include "master-service.h"
+#include "restrict-access.h"
 #include "frontdesk-spool.h"
+#include "frontdesk-sender-relay.h"
+#include "frontdesk-sender-queue.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <sysexits.h>
 #include <unistd.h>
-#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/inotify.h>
 
 #define SENDER_DEFAULT_IDLE_SECS 5
-/* RFC 5321 4.5.3.2.7: 10 minutes for DATA is the SMTP ceiling; a relay
-   that accepts the connection and then stalls is given at most this. */
-#define SENDER_DEFAULT_TIMEOUT_SECS 30
+/* a lost notification waits at most this long */
+#define FRONTDESK_SENDER_RESCAN_SECS 30
+/* "SPOOL\t" + a path */
+#define SENDER_MAX_LINE (PATH_MAX + 64)
+#ifndef FRONTDESK_SENDER_REGISTRY
+#  define FRONTDESK_SENDER_REGISTRY "/var/lib/frontdesk/spools"
+#endif
 
-static const char *spool_dir;
+struct notify_client {
+	int fd;
+	struct istream *input;
+	struct io *io;
+};
+
+static ARRAY(struct frontdesk_sender_spool *) spools;
+static const char *registry_dir = FRONTDESK_SENDER_REGISTRY;
 static unsigned int idle_secs = SENDER_DEFAULT_IDLE_SECS;
-/* files in spare/, counted at each pass */
-static unsigned int spare_count;
+static struct timeout *to_rescan, *to_idle;
+static struct io *io_inotify;
+static int inotify_fd = -1;
 
-/* 1 sent, 0 to retry, -1 given up */
-static int send_entry(struct frontdesk_spool_entry *e, const char **error_r)
+/* --- the spools the service knows --------------------------------------- */
+
+/* A spool the service works must be one a delivery of this server made:
+   an absolute, plain path ending in /spool, a directory (not a symlink)
+   owned by the uid the service runs as and writable by nobody else, with
+   a queue/ of the same owner. The service runs as the mail user that owns
+   the support mailboxes (conf.d/91-frontdesk-sender.conf), so anyone who
+   can write to its socket can only point it at directories that user owns
+   already; a directory of another user is refused, not followed. */
+static int spool_path_check(const char *path, const char **error_r)
 {
-	struct smtp_submit_settings set;
-	struct smtp_submit_input input;
-	struct smtp_submit *subm;
-	struct smtp_address *mail_from = NULL, *rcpt;
-	struct ostream *output;
-	const char *error;
-	int ret;
+	struct stat st;
+	const char *queue;
+	size_t len = strlen(path);
 
-	i_zero(&set);
-	set.hostname = e->hostname != NULL && *e->hostname != '\0' ?
-		e->hostname : my_hostname;
-	set.submission_host = e->submission_host == NULL ? "" :
-		e->submission_host;
-	set.sendmail_path = e->sendmail_path == NULL ||
-		*e->sendmail_path == '\0' ? "/usr/sbin/sendmail" :
-		e->sendmail_path;
-	set.submission_timeout = e->submission_timeout > 0 ?
-		e->submission_timeout : SENDER_DEFAULT_TIMEOUT_SECS;
-	set.submission_ssl = "no";
-
-	if (smtp_address_parse_path(pool_datastack_create(), e->rcpt_to,
-				    SMTP_ADDRESS_PARSE_FLAG_BRACKETS_OPTIONAL,
-				    &rcpt, &error) < 0) {
-		*error_r = t_strdup_printf("bad recipient %s: %s",
-					   str_sanitize(e->rcpt_to, 80), error);
+	if (path[0] != '/' || len >= PATH_MAX || len < 7 ||
+	    strcmp(path + len - 6, "/spool") != 0 ||
+	    strstr(path, "//") != NULL || strstr(path, "/./") != NULL ||
+	    strstr(path, "/../") != NULL) {
+		*error_r = "not an absolute path of a spool";
 		return -1;
 	}
-	if (e->mail_from != NULL && *e->mail_from != '\0' &&
-	    smtp_address_parse_path(pool_datastack_create(), e->mail_from,
-				    SMTP_ADDRESS_PARSE_FLAG_BRACKETS_OPTIONAL,
-				    &mail_from, &error) < 0) {
-		*error_r = t_strdup_printf("bad sender %s: %s",
-			str_sanitize(e->mail_from, 80), error);
+	if (lstat(path, &st) < 0) {
+		*error_r = t_strdup_printf("lstat() failed: %m");
 		return -1;
 	}
-	i_zero(&input);
-	subm = smtp_submit_init_simple(&input, &set, mail_from);
-	smtp_submit_add_rcpt(subm, rcpt);
-	output = smtp_submit_send(subm);
-	o_stream_nsend(output, e->message, e->message_size);
-	ret = smtp_submit_run(subm, &error);
-	smtp_submit_deinit(&subm);
-	/* smtp_submit: 1 ok, 0 permanent failure, -1 temporary failure */
-	if (ret > 0)
-		return 1;
-	*error_r = error == NULL ? "unknown error" : error;
-	return ret == 0 ? -1 : 0;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 0022) != 0) {
+		*error_r = t_strdup_printf("not a directory of uid %ld "
+			"writable only by it", (long)geteuid());
+		return -1;
+	}
+	queue = t_strconcat(path, "/queue", NULL);
+	if (lstat(queue, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		*error_r = "no queue/ directory of ours in it";
+		return -1;
+	}
+	return 0;
 }
 
-static void entry_fail(struct frontdesk_spool_entry *e, const char *why)
+static const char *registry_name(const char *path)
 {
-	const char *from = t_strdup_printf("%s/queue/%s", spool_dir, e->name);
-	const char *to = t_strdup_printf("%s/failed/%s", spool_dir, e->name);
+	unsigned char digest[MD5_RESULTLEN];
 
-	i_error("ack for ticket %s to %s given up after %u attempt(s): %s "
-		"(kept in %s)", e->ticket, str_sanitize(e->rcpt_to, 80),
-		e->attempts, str_sanitize(why, 200), to);
-	if (rename(from, to) < 0)
-		i_error("rename(%s, %s) failed: %m", from, to);
+	md5_get_digest(path, strlen(path), digest);
+	return binary_to_hex(digest, sizeof(digest));
 }
 
-/* Handle one entry. Returns the time of its next attempt, or 0 if it is
-   done (sent or given up). */
-static time_t process_entry(const char *name)
+static void registry_add(const char *path)
 {
-	struct frontdesk_spool_entry *e;
+	const char *link;
+
+	if (registry_dir == NULL)
+		return;
+	link = t_strdup_printf("%s/%s", registry_dir, registry_name(path));
+	if (symlink(path, link) < 0 && errno != EEXIST)
+		i_error("symlink(%s, %s) failed: %m", path, link);
+}
+
+static struct frontdesk_sender_spool *spool_find(const char *path)
+{
+	struct frontdesk_sender_spool *spool;
+
+	array_foreach_elem(&spools, spool) {
+		if (strcmp(frontdesk_sender_spool_dir(spool), path) == 0)
+			return spool;
+	}
+	return NULL;
+}
+
+static struct frontdesk_sender_spool *spool_get(const char *path)
+{
+	struct frontdesk_sender_spool *spool;
 	const char *error;
-	time_t now = time(NULL);
-	int ret;
 
-	ret = frontdesk_spool_read(pool_datastack_create(), spool_dir, name,
-				   &e, &error);
-	if (ret == 0)
-		return 0; /* sent by another runner meanwhile */
-	if (ret < 0) {
-		const char *from = t_strdup_printf("%s/queue/%s",
-						   spool_dir, name);
-		const char *to = t_strdup_printf("%s/failed/%s",
-						 spool_dir, name);
-		i_error("%s; moved to %s", error, to);
-		if (rename(from, to) < 0)
-			i_error("rename(%s, %s) failed: %m", from, to);
-		return 0;
+	if ((spool = spool_find(path)) != NULL)
+		return spool;
+	if (spool_path_check(path, &error) < 0) {
+		i_error("spool %s refused: %s", str_sanitize(path, 200), error);
+		return NULL;
 	}
-	if (e->next_try > now)
-		return e->next_try;
-	if (e->expires <= now) {
-		entry_fail(e, e->last_error != NULL && *e->last_error != '\0' ?
-			   e->last_error : "lifetime over");
-		return 0;
-	}
-	e->attempts++;
-	ret = send_entry(e, &error);
-	if (ret > 0) {
-		i_info("ack sent: ticket=%s to=%s attempt=%u delay=%lds",
-		       e->ticket, str_sanitize(e->rcpt_to, 80), e->attempts,
-		       (long)(time(NULL) - e->created));
-		frontdesk_spool_done(spool_dir, name, &spare_count);
-		return 0;
-	}
-	if (ret < 0) {
-		entry_fail(e, error);
-		return 0;
-	}
-	e->last_error = error;
-	e->next_try = time(NULL) + frontdesk_spool_backoff(e->attempts);
-	if (e->next_try >= e->expires) {
-		entry_fail(e, error);
-		return 0;
-	}
-	i_warning("ack for ticket %s to %s not sent (attempt %u), retrying "
-		  "in %lds: %s", e->ticket, str_sanitize(e->rcpt_to, 80),
-		  e->attempts, (long)(e->next_try - time(NULL)),
-		  str_sanitize(error, 200));
-	if (frontdesk_spool_write(spool_dir, e, TRUE, &error) < 0)
+	/* a spool made by an older version has no spare/ */
+	if (frontdesk_spool_mkdirs(path, &error) < 0)
 		i_error("%s", error);
-	return e->next_try;
+	spool = frontdesk_sender_spool_create(path);
+	array_push_back(&spools, &spool);
+	registry_add(path);
+	return spool;
 }
 
-static int name_cmp(const char *const *a, const char *const *b)
+static void registry_load(void)
 {
-	return strcmp(*a, *b);
-}
-
-/* One pass over the queue. Returns the number of entries left and the
-   earliest time one of them is due. */
-static unsigned int queue_pass(time_t *next_r)
-{
-	ARRAY_TYPE(const_string) names;
-	const char *dir = t_strdup_printf("%s/queue", spool_dir), *name;
+	const char *link, *path, *error;
+	char target[PATH_MAX];
 	struct dirent *d;
-	unsigned int left = 0;
-	time_t next;
+	ssize_t len;
 	DIR *dirp;
 
-	*next_r = 0;
-	spare_count = frontdesk_spool_spare_count(spool_dir);
-	dirp = opendir(dir);
-	if (dirp == NULL) {
-		i_error("opendir(%s) failed: %m", dir);
-		return 0;
+	if (mkdir(registry_dir, 0700) < 0 && errno != EEXIST) {
+		i_error("mkdir(%s) failed: %m; spools are known only from "
+			"notifications until it can be made", registry_dir);
+		return;
 	}
-	t_array_init(&names, 32);
+	if ((dirp = opendir(registry_dir)) == NULL) {
+		i_error("opendir(%s) failed: %m", registry_dir);
+		return;
+	}
 	while ((d = readdir(dirp)) != NULL) {
 		if (d->d_name[0] == '.')
 			continue;
-		name = t_strdup(d->d_name);
-		array_push_back(&names, &name);
-	}
-	(void)closedir(dirp);
-	/* names start with the creation time: oldest first */
-	array_sort(&names, name_cmp);
-	array_foreach_elem(&names, name) {
-		T_BEGIN {
-			next = process_entry(name);
-		} T_END;
-		if (next != 0) {
-			left++;
-			if (*next_r == 0 || next < *next_r)
-				*next_r = next;
+		link = t_strdup_printf("%s/%s", registry_dir, d->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;
+		target[len] = '\0';
+		path = t_strdup(target);
+		if (spool_path_check(path, &error) < 0) {
+			/* the mailbox is gone, or not ours anymore */
+			i_info("forgetting spool %s: %s",
+			       str_sanitize(path, 200), error);
+			i_unlink_if_exists(link);
+			continue;
 		}
-	}
-	return left;
-}
-
-static bool queue_empty(const char *dir)
-{
-	struct dirent *d;
-	bool empty = TRUE;
-	DIR *dirp;
-
-	if ((dirp = opendir(dir)) == NULL)
-		return TRUE;
-	while (empty && (d = readdir(dirp)) != NULL) {
-		if (d->d_name[0] != '.')
-			empty = FALSE;
+		(void)spool_get(path);
 	}
 	(void)closedir(dirp);
-	return empty;
 }
 
-static int runner_lock(int *fd_r)
+static void rescan_all(void *context ATTR_UNUSED)
 {
-	const char *path = t_strdup_printf("%s/runner.lock", spool_dir);
-	int fd;
+	struct frontdesk_sender_spool *spool;
 
-	fd = open(path, O_RDWR | O_CREAT, 0600);
-	if (fd < 0) {
-		i_error("open(%s) failed: %m", path);
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		i_close_fd(&fd);
-		return 0;
-	}
-	*fd_r = fd;
-	return 1;
+	array_foreach_elem(&spools, spool) T_BEGIN {
+		frontdesk_sender_spool_scan(spool);
+	} T_END;
 }
 
-/* Wait for a new entry or until deadline. */
-static void wait_for(int inotify_fd, time_t deadline)
-{
-	struct pollfd pfd = { .fd = inotify_fd, .events = POLLIN };
-	char buf[4096];
-	time_t now = time(NULL);
-	int timeout = deadline <= now ? 0 : (deadline - now) * 1000;
+/* --- the service's socket ------------------------------------------------ */
 
-	if (inotify_fd == -1) {
-		if (timeout > 0)
-			usleep(I_MIN(timeout, 1000) * 1000);
+static void notify_client_destroy(struct notify_client **_client)
+{
+	struct notify_client *client = *_client;
+
+	*_client = NULL;
+	io_remove(&client->io);
+	i_stream_destroy(&client->input);
+	i_close_fd(&client->fd);
+	i_free(client);
+	master_service_client_connection_destroyed(master_service);
+}
+
+static void notify_line(const char *line)
+{
+	struct frontdesk_sender_spool *spool;
+	const char *path;
+
+	if (!str_begins(line, "SPOOL\t")) {
+		i_error("unknown request '%s'", str_sanitize(line, 80));
 		return;
 	}
-	if (poll(&pfd, 1, timeout) > 0) {
-		/* drain: we rescan the whole queue anyway */
-		while (read(inotify_fd, buf, sizeof(buf)) > 0) ;
-	}
+	path = line + 6;
+	if ((spool = spool_get(path)) != NULL)
+		frontdesk_sender_spool_scan(spool);
 }
 
-static void run(void)
+static void notify_input(struct notify_client *client)
 {
+	const char *line;
+
+	while ((line = i_stream_read_next_line(client->input)) != NULL) T_BEGIN {
+		notify_line(line);
+	} T_END;
+	if (client->input->stream_errno == ENOBUFS)
+		i_error("request longer than %d bytes", SENDER_MAX_LINE);
+	if (client->input->eof || client->input->stream_errno != 0)
+		notify_client_destroy(&client);
+}
+
+static void client_connected(struct master_service_connection *conn)
+{
+	struct notify_client *client;
+
+	master_service_client_connection_accept(conn);
+	client = i_new(struct notify_client, 1);
+	client->fd = conn->fd;
+	client->input = i_stream_create_fd(conn->fd, SENDER_MAX_LINE);
+	client->io = io_add(conn->fd, IO_READ, notify_input, client);
+}
+
+/* The master asks an idle process to leave (idle_kill) only beyond
+   process_min_avail; even then, not while an ack is on its way or waits
+   for a retry: its timer is here. */
+static bool service_idle_die(void)
+{
+	struct frontdesk_sender_spool *spool;
+
+	array_foreach_elem(&spools, spool) {
+		if (frontdesk_sender_spool_in_flight(spool) > 0 ||
+		    frontdesk_sender_spool_waiting(spool) > 0)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void service_run(void)
+{
+	if (geteuid() == 0) {
+		i_warning("running as root: it accepts only spools owned "
+			  "by root; set user = the mail user in service "
+			  "frontdesk-sender");
+	}
+	master_service_set_idle_die_callback(master_service, service_idle_die);
+	registry_load();
+	rescan_all(NULL);
+	to_rescan = timeout_add(FRONTDESK_SENDER_RESCAN_SECS * 1000,
+				rescan_all, NULL);
+	master_service_run(master_service, client_connected);
+	timeout_remove(&to_rescan);
+}
+
+/* --- one spool, without the service ------------------------------------- */
+
+static void runner_leave(struct frontdesk_sender_spool *spool)
+{
+	timeout_remove(&to_idle);
+	/* A delivery that queued an entry after our last scan saw the lock
+	   held and started nobody: look once more after letting go, and
+	   stay if we can take it back. */
+	frontdesk_sender_spool_unlock(spool);
+	if (frontdesk_sender_spool_queue_empty(spool) ||
+	    frontdesk_sender_spool_lock(spool) <= 0) {
+		io_loop_stop(current_ioloop);
+		return;
+	}
+	frontdesk_sender_spool_scan(spool);
+}
+
+static void runner_idle(struct frontdesk_sender_spool *spool,
+			void *context ATTR_UNUSED)
+{
+	/* entries waiting for a retry keep the runner (their timer) */
+	if (frontdesk_sender_spool_waiting(spool) > 0)
+		return;
+	timeout_remove(&to_idle);
+	to_idle = timeout_add(idle_secs * 1000, runner_leave, spool);
+}
+
+static void runner_inotify(struct frontdesk_sender_spool *spool)
+{
+	char buf[4096];
+
+	/* drain: the whole queue is scanned anyway */
+	while (read(inotify_fd, buf, sizeof(buf)) > 0) ;
+	timeout_remove(&to_idle);
+	frontdesk_sender_spool_scan(spool);
+}
+
+static void runner_run(const char *spool_dir)
+{
+	struct frontdesk_sender_spool *spool;
 	const char *queue = t_strdup_printf("%s/queue", spool_dir);
-	int lock_fd = -1, inotify_fd;
-	time_t next, idle_until;
-	unsigned int left;
 	const char *error;
 
-	if (runner_lock(&lock_fd) <= 0)
-		return; /* another runner has it */
-	/* a spool made by an older version has no spare/ */
 	if (frontdesk_spool_mkdirs(spool_dir, &error) < 0)
-		i_error("%s", error);
+		i_fatal("%s", error);
+	spool = frontdesk_sender_spool_create(spool_dir);
+	array_push_back(&spools, &spool);
+	if (frontdesk_sender_spool_lock(spool) <= 0)
+		return; /* another worker has it */
+	frontdesk_sender_spool_set_idle_callback(spool, runner_idle, NULL);
 	inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (inotify_fd != -1 &&
 	    inotify_add_watch(inotify_fd, queue, IN_MOVED_TO) < 0) {
 		i_error("inotify_add_watch(%s) failed: %m", queue);
 		i_close_fd(&inotify_fd);
 	}
-	idle_until = time(NULL) + idle_secs;
-	for (;;) {
-		left = queue_pass(&next);
-		if (left > 0) {
-			/* entries waiting for a retry: sleep until the first
-			   is due, or a new one arrives */
-			wait_for(inotify_fd, next);
-			idle_until = time(NULL) + idle_secs;
-			continue;
-		}
-		if (time(NULL) < idle_until) {
-			wait_for(inotify_fd, idle_until);
-			continue;
-		}
-		/* Leave. A delivery that queued an entry after our last
-		   pass saw the lock held and started nobody: look once more
-		   after letting go, and stay if we can take it back. */
-		i_close_fd(&lock_fd);
-		if (queue_empty(queue) || runner_lock(&lock_fd) <= 0)
-			break;
-	}
-	if (lock_fd != -1)
-		i_close_fd(&lock_fd);
+	if (inotify_fd != -1)
+		io_inotify = io_add(inotify_fd, IO_READ, runner_inotify, spool);
+	frontdesk_sender_spool_scan(spool);
+	io_loop_run(current_ioloop);
+	io_remove(&io_inotify);
+	timeout_remove(&to_idle);
 	if (inotify_fd != -1)
 		i_close_fd(&inotify_fd);
 }
 
+static void print_usage(FILE *f)
+{
+	fprintf(f, "usage: frontdesk-sender [-r REGISTRY] [-n CONNECTIONS]\n"
+		"       frontdesk-sender [-d] [-w SECS] SPOOL_DIR\n"
+		"Sends the acknowledgments that deliveries queued in support\n"
+		"mailboxes' spools (~/.frontdesk/spool), retrying while the\n"
+		"relay is down. Started by Dovecot's master (service\n"
+		"frontdesk-sender): one process for every spool it is told\n"
+		"about. Else it works the one SPOOL_DIR and leaves.\n"
+		"  -r DIR   where the service remembers its spools\n"
+		"  -n N     SMTP connections kept per relay (default 4)\n"
+		"  -d       log through Dovecot's log service (when started by\n"
+		"           lmtp or dovecot-lda)\n"
+		"  -w SECS  wait this long for new entries once the queue is\n"
+		"           empty (default %u; 0: one pass, for cron)\n"
+		"  -h, --help  this text\n", SENDER_DEFAULT_IDLE_SECS);
+}
+
 int main(int argc, char *argv[])
 {
-	const enum master_service_flags service_flags =
-		MASTER_SERVICE_FLAG_STANDALONE |
+	enum master_service_flags service_flags =
 		MASTER_SERVICE_FLAG_NO_CONFIG_SETTINGS |
 		MASTER_SERVICE_FLAG_DONT_SEND_STATS |
 		MASTER_SERVICE_FLAG_NO_SSL_INIT;
-	bool internal_log = FALSE;
-	const char *error;
+	bool internal_log = FALSE, as_service;
+	struct frontdesk_sender_spool *spool;
+	unsigned int max_conns = 0;
 	int c;
 
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
+			  strcmp(argv[1], "--help") == 0)) {
+		print_usage(stdout);
+		return 0;
+	}
+	/* started by Dovecot's master: the service; else a runner */
+	as_service = getenv(MASTER_IS_PARENT_ENV) != NULL;
+	if (!as_service)
+		service_flags |= MASTER_SERVICE_FLAG_STANDALONE;
 	master_service = master_service_init("frontdesk-sender", service_flags,
-					     &argc, &argv, "dw:");
+					     &argc, &argv, "dw:r:n:");
 	while ((c = master_getopt(master_service)) > 0) {
 		switch (c) {
 		case 'd':
@@ -332,26 +403,47 @@ int main(int argc, char *argv[])
 			if (str_to_uint(optarg, &idle_secs) < 0)
 				i_fatal("-w: '%s' is not a number", optarg);
 			break;
+		case 'r':
+			registry_dir = optarg;
+			break;
+		case 'n':
+			if (str_to_uint(optarg, &max_conns) < 0)
+				i_fatal("-n: '%s' is not a number", optarg);
+			break;
 		default:
-			i_fatal("usage: frontdesk-sender [-d] [-w SECS] "
-				"SPOOL_DIR");
+			print_usage(stderr);
+			return EX_USAGE;
 		}
 	}
-	if (optind != argc - 1)
-		i_fatal("usage: frontdesk-sender [-d] [-w SECS] SPOOL_DIR");
-	spool_dir = argv[optind];
-	if (internal_log) {
+	if (as_service ? optind != argc : optind != argc - 1) {
+		print_usage(stderr);
+		return EX_USAGE;
+	}
+	if (internal_log)
 		i_set_failure_internal();
+	if (!as_service)
 		i_set_failure_prefix("frontdesk-sender: ");
-	} else {
-		i_set_failure_prefix("frontdesk-sender: ");
+	if (as_service) {
+		/* the user = of service frontdesk-sender */
+		restrict_access_by_env(RESTRICT_ACCESS_FLAG_ALLOW_ROOT, NULL);
+		restrict_access_allow_coredumps(TRUE);
 	}
 	master_service_init_finish(master_service);
-	if (frontdesk_spool_mkdirs(spool_dir, &error) < 0)
-		i_fatal("%s", error);
+	frontdesk_sender_events_init();
+	i_array_init(&spools, 16);
+	frontdesk_relay_init(max_conns);
 	T_BEGIN {
-		run();
+		if (as_service)
+			service_run();
+		else
+			runner_run(argv[optind]);
 	} T_END;
+	/* transactions still running are cut: their entries stay queued */
+	frontdesk_relay_deinit();
+	array_foreach_elem(&spools, spool)
+		frontdesk_sender_spool_free(&spool);
+	array_free(&spools);
+	frontdesk_sender_events_deinit();
 	master_service_deinit(&master_service);
 	return 0;
 }

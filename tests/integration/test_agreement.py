@@ -99,6 +99,14 @@ def test_plugin_and_cli_agree(agreement, name):
     copies, cli = agreement[name]
     assert len(copies) == 1, "stored %d times" % len(copies)
     msg = copies[0]
+    if cli["machine"]:
+        # machine mail (issue 12): its kind, no need, office or score
+        assert msg.header("X-Frontdesk-Machine") == cli["machine"]
+        assert msg.header("X-Frontdesk-Score") is None
+        assert msg.folder == cli["folder"]
+        assert msg.keywords == set(cli["keywords"])
+        return
+    assert msg.header("X-Frontdesk-Machine") is None
     score = msg.header("X-Frontdesk-Score")
     assert score is not None, "not tagged: %r" % msg.headers.keys()
 

@@ -14,11 +14,16 @@ int main(void)
 		test_settings_registered,
 		test_classify,
 		test_guard,
+		test_guard_machine,
 		test_ack,
 		test_hours,
 		test_dkim,
 		test_spool,
 		test_weights,
+		test_rspamd,
+		test_verdict,
+		test_machine,
+		test_machine_rules,
 		NULL
 	};
 	return test_run(test_functions);

@@ -175,7 +175,7 @@ static const struct {
 	  "auto-reply-subject" },
 	{ "a@b.example", "support@example.com",
 	  "From: a@b.example\nTo: support@example.com\n"
-	  "Subject: Undeliverable: invoice\n\nx\n", "auto-reply-subject" },
+	  "Subject: Undeliverable: invoice\n\nx\n", "bounce-subject" },
 
 	/* spam verdicts and forged senders */
 	{ "a@b.example", "support@example.com",

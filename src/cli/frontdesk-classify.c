@@ -222,7 +222,8 @@ struct jsonl_record {
 	const char *id, *subject, *body, *lang;
 };
 
-static void jsonl_member(const char *key, const char *value, void *context)
+static void jsonl_member(const char *key, enum json_type type ATTR_UNUSED,
+			 const char *value, void *context)
 {
 	struct jsonl_record *rec = context;
 

@@ -12,33 +12,42 @@
 #  include "json-parser.h"
 #endif
 
-#if FRONTDESK_DOVECOT24
 int frontdesk_json_read_object(const char *text,
 			       frontdesk_json_member_func_t *callback,
 			       void *context, const char **error_r)
+{
+	return frontdesk_json_read_object_data((const unsigned char *)text,
+					       strlen(text), callback, context,
+					       error_r);
+}
+
+#if FRONTDESK_DOVECOT24
+int frontdesk_json_read_object_data(const unsigned char *data, size_t size,
+				    frontdesk_json_member_func_t *callback,
+				    void *context, const char **error_r)
 {
 	struct istream *input;
 	struct json_istream *jinput;
 	struct json_node node;
 	int ret;
 
-	input = i_stream_create_from_data(text, strlen(text));
+	input = i_stream_create_from_data(data, size);
 	jinput = json_istream_create_object(input, NULL, 0);
 	/* read_next() skips nested objects and arrays as a unit */
 	while ((ret = json_istream_read_next(jinput, &node)) > 0) {
 		if (!json_node_is_singular(&node))
 			continue;
-		callback(node.name, json_node_is_null(&node) ? NULL :
-			 json_node_get_str(&node), context);
+		callback(node.name, node.type, json_node_is_null(&node) ?
+			 NULL : json_node_get_str(&node), context);
 	}
 	ret = json_istream_finish(&jinput, error_r);
 	i_stream_unref(&input);
 	return ret > 0 ? 0 : -1;
 }
 #else
-int frontdesk_json_read_object(const char *text,
-			       frontdesk_json_member_func_t *callback,
-			       void *context, const char **error_r)
+int frontdesk_json_read_object_data(const unsigned char *data, size_t size,
+				    frontdesk_json_member_func_t *callback,
+				    void *context, const char **error_r)
 {
 	struct istream *input;
 	struct json_parser *parser;
@@ -46,7 +55,7 @@ int frontdesk_json_read_object(const char *text,
 	const char *key = NULL, *value;
 	int ret;
 
-	input = i_stream_create_from_data(text, strlen(text));
+	input = i_stream_create_from_data(data, size);
 	parser = json_parser_init(input);
 	while (json_parse_next(parser, &type, &value) > 0) {
 		if (type == JSON_TYPE_OBJECT_KEY) {
@@ -58,8 +67,10 @@ int frontdesk_json_read_object(const char *text,
 			key = NULL;
 			continue;
 		}
-		if (key != NULL)
-			callback(key, value, context);
+		if (key != NULL) {
+			callback(key, type, type == JSON_TYPE_NULL ? NULL :
+				 value, context);
+		}
 		key = NULL;
 	}
 	ret = json_parser_deinit(&parser, error_r);

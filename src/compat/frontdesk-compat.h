@@ -31,6 +31,7 @@
 #if DOVECOT_PREREQ(2, 4, 0)
 #  define FRONTDESK_DOVECOT24 1
 #  include "str-parse.h"
+#  include "json-types.h"
 #  include "json-generator.h"
 #else
 #  define FRONTDESK_DOVECOT24 0
@@ -59,14 +60,19 @@ static inline bool str_begins_with(const char *haystack, const char *needle)
 #endif
 
 /* Called for each member of a flat JSON object whose value is a string,
-   number, true, false or null (value as text; NULL for null). Members that
-   are objects or arrays are skipped. */
-typedef void frontdesk_json_member_func_t(const char *key, const char *value,
-					  void *context);
+   number, true, false or null: type is JSON_TYPE_STRING, _NUMBER, _TRUE,
+   _FALSE or _NULL (the same names in both lines), value its text (NULL for
+   null). Members that are objects or arrays are skipped. */
+typedef void frontdesk_json_member_func_t(const char *key, enum json_type type,
+					  const char *value, void *context);
 /* Reads one JSON object from text (the whole string). Returns 0, or -1 with
    error_r when it is not a JSON object. */
 int frontdesk_json_read_object(const char *text,
 			       frontdesk_json_member_func_t *callback,
 			       void *context, const char **error_r);
+/* The same from size bytes of data (need not end in NUL). */
+int frontdesk_json_read_object_data(const unsigned char *data, size_t size,
+				    frontdesk_json_member_func_t *callback,
+				    void *context, const char **error_r);
 
 #endif

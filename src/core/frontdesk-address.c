@@ -4,6 +4,7 @@
    so one person is one address. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "strfuncs.h"
 #include "frontdesk-guard.h"
 
@@ -19,7 +20,7 @@ static bool srs_sep(char c)
 
 static bool address_is_srs(const char *local)
 {
-	return (str_begins(local, "srs0") || str_begins(local, "srs1")) &&
+	return (str_begins_with(local, "srs0") || str_begins_with(local, "srs1")) &&
 		srs_sep(local[4]);
 }
 
@@ -28,14 +29,14 @@ static bool address_undo_srs(const char **local, const char **domain)
 	const char *l = *local, *p;
 	const char *const *parts;
 
-	if (str_begins(l, "srs1") && srs_sep(l[4])) {
+	if (str_begins_with(l, "srs1") && srs_sep(l[4])) {
 		/* skip the hash, then the first forwarder */
 		if ((p = strchr(l + 5, '=')) == NULL ||
 		    (p = strchr(p + 1, '=')) == NULL || !srs_sep(p[1]))
 			return FALSE;
 		l = t_strconcat("srs0", p + 1, NULL);
 	}
-	if (!str_begins(l, "srs0") || !srs_sep(l[4]))
+	if (!str_begins_with(l, "srs0") || !srs_sep(l[4]))
 		return FALSE;
 	/* hash, timestamp, domain, local (which may hold '=') */
 	parts = t_strsplit(l + 5, "=");
@@ -53,16 +54,16 @@ static bool address_undo_batv(const char **local)
 {
 	const char *l = *local, *p;
 
-	if (str_begins(l, "btv1==")) {
+	if (str_begins_with(l, "btv1==")) {
 		p = strstr(l + 6, "==");
 		if (p == NULL || p == l + 6 || p[2] == '\0')
 			return FALSE;
 		*local = p + 2;
 		return TRUE;
 	}
-	if (str_begins(l, "prvs="))
+	if (str_begins_with(l, "prvs="))
 		l += 5;
-	else if (str_begins(l, "msprvs1="))
+	else if (str_begins_with(l, "msprvs1="))
 		l += 8;
 	else
 		return FALSE;

@@ -6,6 +6,7 @@
    courtesy, a wrong one can start a mail loop or feed backscatter. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "array.h"
 #include "str.h"
 #include "strfuncs.h"
@@ -74,10 +75,10 @@ static bool guard_system_sender(const struct frontdesk_guard_settings *set,
 	bool ret = FALSE;
 
 	if (str_array_find(system_localparts, local) ||
-	    strstr(local, "-request") != NULL || str_begins(local, "owner-") ||
-	    str_begins(local, "bounce-") || str_begins(local, "bounces-") ||
-	    str_begins(local, "bounce+") || str_begins(local, "bounces+") ||
-	    str_begins(local, "mailer-daemon") ||
+	    strstr(local, "-request") != NULL || str_begins_with(local, "owner-") ||
+	    str_begins_with(local, "bounce-") || str_begins_with(local, "bounces-") ||
+	    str_begins_with(local, "bounce+") || str_begins_with(local, "bounces+") ||
+	    str_begins_with(local, "mailer-daemon") ||
 	    strstr(local, "-bounces") != NULL || strstr(local, "noreply") ||
 	    strstr(local, "no-reply") || strstr(local, "no_reply") ||
 	    strstr(local, "donotreply") || strstr(local, "do-not-reply") ||
@@ -305,7 +306,7 @@ static enum frontdesk_machine_kind guard_auto_submitted_kind(const char *value)
 {
 	const char *v = t_str_lcase(t_str_trim(value, " \t"));
 
-	return str_begins(v, "auto-replied") ? FRONTDESK_MACHINE_AUTO_REPLY :
+	return str_begins_with(v, "auto-replied") ? FRONTDESK_MACHINE_AUTO_REPLY :
 		FRONTDESK_MACHINE_NOTIFICATION;
 }
 
@@ -330,8 +331,8 @@ static bool guard_mail_system(const char *addr)
 {
 	const char *local = t_str_lcase(addr_localpart(addr));
 
-	return str_begins(local, "mailer-daemon") ||
-		str_begins(local, "mailer_daemon") ||
+	return str_begins_with(local, "mailer-daemon") ||
+		str_begins_with(local, "mailer_daemon") ||
 		strcmp(local, "postmaster") == 0 ||
 		strcmp(local, "post_master") == 0;
 }

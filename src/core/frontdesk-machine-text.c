@@ -5,6 +5,7 @@
    numbers). */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "str.h"
 #include "strfuncs.h"
 #include "frontdesk-text.h"
@@ -496,7 +497,7 @@ static bool line_is_cut(const char *line, const char *eol, const char *end)
 	for (e = frontdesk_machine_cut_markers; *e != NULL; e++) {
 		if (strlen(folded) < 80 &&
 		    ((*line != '-' && *line != '_' && *line != '*') ?
-		     str_begins(folded, *e) :
+		     str_begins_with(folded, *e) :
 		     frontdesk_machine_has_words(folded, *e)))
 			return TRUE;
 	}

@@ -16,6 +16,7 @@
    are enough alone. When unsure: NONE. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "str.h"
 #include "strfuncs.h"
 #include "frontdesk-view.h"
@@ -172,7 +173,7 @@ static void machine_subject(const char *subject, struct machine_subject *subj_r)
 		stripped = FALSE;
 		for (pfx = frontdesk_machine_forward_prefixes; *pfx != NULL;
 		     pfx++) {
-			if (str_begins(s, *pfx)) {
+			if (str_begins_with(s, *pfx)) {
 				subj_r->forward = TRUE;
 				s = t_str_trim(s + strlen(*pfx), " ");
 				stripped = TRUE;
@@ -180,7 +181,7 @@ static void machine_subject(const char *subject, struct machine_subject *subj_r)
 		}
 		for (pfx = frontdesk_machine_reply_prefixes; *pfx != NULL;
 		     pfx++) {
-			if (str_begins(s, *pfx)) {
+			if (str_begins_with(s, *pfx)) {
 				subj_r->reply = TRUE;
 				s = t_str_trim(s + strlen(*pfx), " ");
 				stripped = TRUE;
@@ -412,9 +413,9 @@ static enum frontdesk_machine_kind machine_ses_event(const char *text)
 		/* the value, maybe with escaped quotes: \":\"Bounce */
 		while (*p == ' ' || *p == ':' || *p == '\\' || *p == '"')
 			p++;
-		if (str_begins(p, "Bounce"))
+		if (str_begins_with(p, "Bounce"))
 			return FRONTDESK_MACHINE_BOUNCE;
-		if (str_begins(p, "Complaint"))
+		if (str_begins_with(p, "Complaint"))
 			return FRONTDESK_MACHINE_REPORT;
 	}
 	return FRONTDESK_MACHINE_NONE;

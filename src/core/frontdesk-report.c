@@ -2,6 +2,7 @@
    readable row), and the envelope a tool assumes for a message file. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "array.h"
 #include "str.h"
 #include "json-parser.h"

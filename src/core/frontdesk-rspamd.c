@@ -1,16 +1,16 @@
 /* The pure half of the optional rspamd check: the frontdesk_spam_check
    setting ("rspamd:http://127.0.0.1:11333"), whether a scanner on the way
    already gave a verdict (then rspamd is not asked), and rspamd's JSON
-   answer to POST /checkv2 read with libdovecot's JSON parser. Asking
+   answer to POST /checkv2 read with libdovecot's JSON parser
+   (frontdesk_json_read_object_data(), 2.3 and 2.4). Asking
    rspamd is src/plugin/frontdesk-spamcheck.c. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "array.h"
 #include "istream.h"
 #include "strnum.h"
-#include "settings-parser.h"
 #include "http-url.h"
-#include "json-parser.h"
 #include "frontdesk-view.h"
 #include "frontdesk-guard.h"
 #include "frontdesk-settings.h"
@@ -25,14 +25,14 @@ static int rspamd_url_parse(pool_t pool, const char *value,
 	const char *rest, *error;
 	size_t len;
 
-	if (!str_begins(value, RSPAMD_PREFIX)) {
+	if (!str_begins_with(value, RSPAMD_PREFIX)) {
 		*error_r = t_strdup_printf("'%s' is not rspamd:http://HOST:PORT "
 			"(e.g. rspamd:http://127.0.0.1:11333), nor empty for "
 			"no check", value);
 		return -1;
 	}
 	rest = value + strlen(RSPAMD_PREFIX);
-	if (!str_begins(rest, "http://")) {
+	if (!str_begins_with(rest, "http://")) {
 		*error_r = t_strdup_printf("'%s': only http:// to a local "
 			"rspamd is supported", value);
 		return -1;
@@ -67,7 +67,7 @@ int frontdesk_rspamd_settings_parse(pool_t pool, const char *value,
 	set_r->url = "";
 	if (timeout == NULL || *timeout == '\0')
 		timeout = FRONTDESK_RSPAMD_DEFAULT_TIMEOUT;
-	if (settings_get_time_msecs(timeout, &set_r->timeout_msecs,
+	if (frontdesk_parse_interval_msecs(timeout, &set_r->timeout_msecs,
 				    &error) < 0) {
 		*error_r = t_strdup_printf("frontdesk_spam_check_timeout: %s",
 					   error);
@@ -176,79 +176,56 @@ static enum frontdesk_rspamd_action rspamd_action(const char *name)
 	return FRONTDESK_RSPAMD_OTHER;
 }
 
-/* the value after a key the answer must have as a number */
-static int rspamd_number(struct json_parser *parser, double *num_r)
-{
-	enum json_type type;
-	const char *value;
+struct rspamd_parse_context {
+	struct frontdesk_rspamd_answer *answer;
+	bool have_action;
+};
 
-	if (json_parse_next(parser, &type, &value) <= 0)
-		return -1;
-	if (type != JSON_TYPE_NUMBER) {
-		if (type == JSON_TYPE_OBJECT || type == JSON_TYPE_ARRAY)
-			json_parse_skip(parser);
-		return 0;
+/* a member of the answer's top-level object (nested ones are skipped by
+   the reader: symbols, urls, messages) */
+static void rspamd_member(const char *key, enum json_type type,
+			  const char *value, void *context)
+{
+	struct rspamd_parse_context *ctx = context;
+	struct frontdesk_rspamd_answer *answer = ctx->answer;
+
+	if (strcmp(key, "action") == 0) {
+		if (type != JSON_TYPE_STRING)
+			return;
+		answer->action_name = t_strdup(value);
+		answer->action = rspamd_action(value);
+		ctx->have_action = TRUE;
+	} else if (strcmp(key, "score") == 0) {
+		/* not a number we can read: as if absent */
+		if (type == JSON_TYPE_NUMBER)
+			(void)frontdesk_str_to_double(value, &answer->score);
+	} else if (strcmp(key, "required_score") == 0) {
+		if (type == JSON_TYPE_NUMBER) {
+			(void)frontdesk_str_to_double(value,
+						      &answer->required_score);
+		}
+	} else if (strcmp(key, "is_skipped") == 0) {
+		answer->is_skipped = type == JSON_TYPE_TRUE;
 	}
-	/* not a number we can read: as if absent */
-	(void)frontdesk_str_to_double(value, num_r);
-	return 0;
 }
 
 int frontdesk_rspamd_parse_answer(const unsigned char *data, size_t size,
 				  struct frontdesk_rspamd_answer *answer_r,
 				  const char **error_r)
 {
-	struct istream *input;
-	struct json_parser *parser;
-	enum json_type type;
-	const char *key, *value, *error;
-	bool have_action = FALSE;
-	int ret;
+	struct rspamd_parse_context ctx;
+	const char *error;
 
 	i_zero(answer_r);
-	input = i_stream_create_from_data(data, size);
-	parser = json_parser_init(input);
-	while ((ret = json_parse_next(parser, &type, &key)) > 0) {
-		if (type != JSON_TYPE_OBJECT_KEY)
-			break;
-		if (strcmp(key, "action") == 0) {
-			if (json_parse_next(parser, &type, &value) <= 0)
-				break;
-			if (type != JSON_TYPE_STRING) {
-				if (type == JSON_TYPE_OBJECT ||
-				    type == JSON_TYPE_ARRAY)
-					json_parse_skip(parser);
-				continue;
-			}
-			answer_r->action_name = t_strdup(value);
-			answer_r->action = rspamd_action(value);
-			have_action = TRUE;
-		} else if (strcmp(key, "score") == 0) {
-			if (rspamd_number(parser, &answer_r->score) < 0)
-				break;
-		} else if (strcmp(key, "required_score") == 0) {
-			if (rspamd_number(parser,
-					  &answer_r->required_score) < 0)
-				break;
-		} else if (strcmp(key, "is_skipped") == 0) {
-			if (json_parse_next(parser, &type, &value) <= 0)
-				break;
-			answer_r->is_skipped = type == JSON_TYPE_TRUE;
-			if (type == JSON_TYPE_OBJECT ||
-			    type == JSON_TYPE_ARRAY)
-				json_parse_skip(parser);
-		} else {
-			json_parse_skip_next(parser);
-		}
-	}
-	ret = json_parser_deinit(&parser, &error);
-	i_stream_unref(&input);
-	if (ret < 0) {
+	i_zero(&ctx);
+	ctx.answer = answer_r;
+	if (frontdesk_json_read_object_data(data, size, rspamd_member, &ctx,
+					    &error) < 0) {
 		*error_r = t_strdup_printf("rspamd's answer is not JSON: %s",
 					   error);
 		return -1;
 	}
-	if (!have_action) {
+	if (!ctx.have_action) {
 		*error_r = "rspamd's answer has no action";
 		return -1;
 	}

@@ -427,8 +427,8 @@ void frontdesk_ack_prepare(struct frontdesk_user *fuser,
 		if (ret < 0) {
 			e_error(fuser->event, "ticket lookup failed: %s",
 				error);
-		} else if (ret > 0 && (str_begins(record, "front") ||
-				       str_begins(record, "back"))) {
+		} else if (ret > 0 && (str_begins_with(record, "front") ||
+				       str_begins_with(record, "back"))) {
 			dec->ticket_office = p_strdup(pool,
 				t_strcut(record, ' '));
 		}

@@ -13,6 +13,7 @@
 #include "istream.h"
 #include "http-response.h"
 #include "http-client.h"
+#include "frontdesk-compat-http.h"
 #include "smtp-address.h"
 #include "mail-storage.h"
 #include "mail-deliver.h"
@@ -124,7 +125,7 @@ static int spamcheck_ask(const struct frontdesk_rspamd_settings *set,
 			 struct frontdesk_rspamd_answer *answer_r,
 			 const char **error_r)
 {
-	struct http_client_settings http_set;
+	pool_t http_pool;
 	struct http_client *client;
 	struct http_client_request *req;
 	struct istream *input, *payload;
@@ -145,20 +146,8 @@ static int spamcheck_ask(const struct frontdesk_rspamd_settings *set,
 	sc.answer = buffer_create_dynamic(default_pool, 4096);
 	sc.ioloop = io_loop_create();
 
-	i_zero(&http_set);
-	http_set.user_agent = "frontdesk";
-	http_set.max_idle_time_msecs = 0;
-	http_set.max_parallel_connections = 1;
-	http_set.max_pipelined_requests = 1;
-	http_set.max_redirects = 0;
-	http_set.max_attempts = 1;
-	http_set.max_connect_attempts = 1;
-	http_set.no_auto_retry = TRUE;
-	http_set.connect_timeout_msecs = set->timeout_msecs;
-	http_set.request_timeout_msecs = set->timeout_msecs;
-	http_set.request_absolute_timeout_msecs = set->timeout_msecs;
-	http_set.event_parent = event;
-	client = http_client_init_private(&http_set);
+	client = frontdesk_http_client_init_once(event, "frontdesk",
+						 set->timeout_msecs, &http_pool);
 
 	req = http_client_request_url_str(client, "POST",
 		t_strconcat(set->url, "/checkv2", NULL),
@@ -186,7 +175,7 @@ static int spamcheck_ask(const struct frontdesk_rspamd_settings *set,
 	io_remove(&sc.io);
 	i_stream_unref(&sc.payload);
 	/* aborts a request still under way */
-	http_client_deinit(&client);
+	frontdesk_http_client_deinit(&client, &http_pool);
 	io_loop_destroy(&sc.ioloop);
 	i_stream_seek(input, 0);
 

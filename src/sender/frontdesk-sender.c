@@ -21,6 +21,7 @@
    while it is worked, by the service for as long as it runs. */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "array.h"
 #include "str.h"
 #include "strnum.h"
@@ -224,7 +225,7 @@ static void notify_line(const char *line)
 	struct frontdesk_sender_spool *spool;
 	const char *path;
 
-	if (!str_begins(line, "SPOOL\t")) {
+	if (!str_begins_with(line, "SPOOL\t")) {
 		i_error("unknown request '%s'", str_sanitize(line, 80));
 		return;
 	}

@@ -3,6 +3,7 @@
    rspamd 3.4 writes it, and broken ones). */
 
 #include "lib.h"
+#include "frontdesk-compat.h"
 #include "str.h"
 #include "istream.h"
 #include "test-frontdesk.h"
@@ -75,7 +76,7 @@ static void test_rspamd_settings(void)
 		} else {
 			test_assert_idx(ret < 0, i);
 			test_assert_idx(error != NULL &&
-					str_begins(error, tests[i].error), i);
+					str_begins_with(error, tests[i].error), i);
 		}
 	}
 	test_end();
@@ -108,7 +109,7 @@ static void test_rspamd_settings_in_plugin(void)
 	env_value = "rspamd";
 	test_assert(frontdesk_settings_parse(pool_datastack_create(), env_get,
 					     NULL, &set, &error) < 0);
-	test_assert(str_begins(error, "frontdesk_spam_check: 'rspamd'"));
+	test_assert(str_begins_with(error, "frontdesk_spam_check: 'rspamd'"));
 	test_end();
 }
 
@@ -275,7 +276,7 @@ static void test_rspamd_skip_local_headers(void)
 		skip = frontdesk_rspamd_skip_local_headers(
 			(const unsigned char *)msg, strlen(msg));
 		test_assert_idx(skip <= strlen(msg), i);
-		test_assert_idx(str_begins(msg + skip, tests[i].rest), i);
+		test_assert_idx(str_begins_with(msg + skip, tests[i].rest), i);
 	}
 	test_end();
 }

@@ -15,14 +15,15 @@
 #include "frontdesk-verdict.h"
 #include "sieve-frontdesk-verdict.h"
 #include "ext-frontdesk-common.h"
+#include "frontdesk-compat-sieve.h"
 
 static const struct sieve_operation_def *ext_frontdesk_operations[] = {
 	&tst_frontdesk_operation,
 	&cmd_frontdesk_ack_operation,
 };
 
-static bool ext_frontdesk_load(const struct sieve_extension *ext,
-			       void **context);
+static FRONTDESK_SIEVE_EXT_LOAD_RET
+ext_frontdesk_load(const struct sieve_extension *ext, void **context);
 static void ext_frontdesk_unload(const struct sieve_extension *ext);
 static bool ext_frontdesk_validator_load(const struct sieve_extension *ext,
 					 struct sieve_validator *valdtr);
@@ -36,17 +37,17 @@ const struct sieve_extension_def frontdesk_extension = {
 	SIEVE_EXT_DEFINE_OPERAND(frontdesk_namespace_operand),
 };
 
-static bool ext_frontdesk_load(const struct sieve_extension *ext,
-			       void **context)
+static FRONTDESK_SIEVE_EXT_LOAD_RET
+ext_frontdesk_load(const struct sieve_extension *ext, void **context)
 {
 	struct ext_frontdesk_context *ectx;
 
 	if (*context != NULL)
 		ext_frontdesk_unload(ext);
 	ectx = i_new(struct ext_frontdesk_context, 1);
-	ectx->var_ext = sieve_ext_variables_get_extension(ext->svinst);
+	ectx->var_ext = frontdesk_sieve_variables_extension(ext->svinst);
 	*context = ectx;
-	return TRUE;
+	return FRONTDESK_SIEVE_EXT_LOAD_OK;
 }
 
 static void ext_frontdesk_unload(const struct sieve_extension *ext)

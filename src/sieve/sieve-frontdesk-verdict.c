@@ -19,6 +19,7 @@
 #include "frontdesk-ticket.h"
 #include "frontdesk-verdict.h"
 #include "sieve-frontdesk-verdict.h"
+#include "frontdesk-compat-settings.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -60,10 +61,6 @@ static const char *model_stamp(const struct frontdesk_settings *set)
 	return str_c(str);
 }
 
-static const char *sieve_frontdesk_getenv(const char *name, void *context)
-{
-	return mail_user_plugin_getenv(context, name);
-}
 
 /* One model per process for the paths last used (sieve-test runs once,
    an imap process serves one user), loaded again when a file changes. */
@@ -123,10 +120,11 @@ static bool sieve_frontdesk_key(struct mail_user *user,
 }
 
 static void
-sieve_frontdesk_compute(struct mail_user *user, struct mail *mail,
-			const char *mail_from, const char *rcpt_to,
-			struct event *event, pool_t pool,
-			struct frontdesk_sieve_verdict *verdict_r)
+sieve_frontdesk_compute_with(struct frontdesk_user_settings *uset,
+			     struct mail *mail,
+			     const char *mail_from, const char *rcpt_to,
+			     struct event *event, pool_t pool,
+			     struct frontdesk_sieve_verdict *verdict_r)
 {
 	struct frontdesk_settings *set;
 	const struct frontdesk_model *model;
@@ -136,13 +134,13 @@ sieve_frontdesk_compute(struct mail_user *user, struct mail *mail,
 	struct istream *input;
 	const char *enabled, *error;
 
-	enabled = mail_user_plugin_getenv(user, "frontdesk_enabled");
+	enabled = frontdesk_user_settings_getenv("frontdesk_enabled", uset);
 	if (enabled == NULL || *enabled == '\0') {
 		verdict_r->none_reason = "frontdesk_enabled is not set for "
 			"this user";
 		return;
 	}
-	if (frontdesk_settings_parse(pool, sieve_frontdesk_getenv, user,
+	if (frontdesk_settings_parse(pool, frontdesk_user_settings_getenv, uset,
 				     &set, &error) < 0) {
 		e_error(event, "Invalid setting, no frontdesk verdict: %s",
 			error);
@@ -176,9 +174,30 @@ sieve_frontdesk_compute(struct mail_user *user, struct mail *mail,
 	frontdesk_view_set_envelope(view, mail_from, rcpt_to, NULL);
 	v = p_new(pool, struct frontdesk_verdict, 1);
 	frontdesk_verdict_compute(model, set, view,
-		sieve_frontdesk_key(user, set, pool, &key) ? &key : NULL,
+		sieve_frontdesk_key(frontdesk_user_settings_user(uset), set,
+				    pool, &key) ? &key : NULL,
 		pool, v);
 	verdict_r->verdict = v;
+}
+
+static void
+sieve_frontdesk_compute(struct mail_user *user, struct mail *mail,
+			const char *mail_from, const char *rcpt_to,
+			struct event *event, pool_t pool,
+			struct frontdesk_sieve_verdict *verdict_r)
+{
+	struct frontdesk_user_settings *uset;
+	const char *error;
+
+	if (frontdesk_user_settings_init(user, &uset, &error) < 0) {
+		e_error(event, "Invalid setting, no frontdesk verdict: %s",
+			error);
+		verdict_r->none_reason = "invalid frontdesk settings";
+		return;
+	}
+	sieve_frontdesk_compute_with(uset, mail, mail_from, rcpt_to, event,
+				     pool, verdict_r);
+	frontdesk_user_settings_deinit(&uset);
 }
 
 void frontdesk_sieve_verdict_get(struct mail_user *user, struct mail *mail,

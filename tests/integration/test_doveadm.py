@@ -47,6 +47,12 @@ def _namespace_reason():
 
 @pytest.fixture(scope="module")
 def doveadm_built(frontdesk_built):
+    if fdtest.DOVECOT_24:
+        # configure's BUILD_DOVEADM: src/doveadm uses 2.3's doveadm mail
+        # command API; said, never skipped silently
+        pytest.skip("doveadm frontdesk is built for Dovecot 2.3 only: "
+                    "its port to 2.4's doveadm_cmd_ver2 parameters is "
+                    "not done (issue 13)")
     if not os.path.exists(DOVEADM_MODULE):
         pytest.skip("%s not built" % DOVEADM_MODULE)
     reason = _namespace_reason()

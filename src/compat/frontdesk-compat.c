@@ -29,16 +29,46 @@ int frontdesk_json_read_object_data(const unsigned char *data, size_t size,
 	struct istream *input;
 	struct json_istream *jinput;
 	struct json_node node;
+	const char *value, *bad = NULL;
 	int ret;
 
 	input = i_stream_create_from_data(data, size);
-	jinput = json_istream_create_object(input, NULL, 0);
+	/* numbers as their text, as 2.3 gives them (by default 2.4 truncates
+	   them to integers: a score of 8.7 would read 8) */
+	jinput = json_istream_create_object(input, NULL,
+					    JSON_PARSER_FLAG_NUMBERS_AS_STRING);
 	/* read_next() skips nested objects and arrays as a unit */
 	while ((ret = json_istream_read_next(jinput, &node)) > 0) {
 		if (!json_node_is_singular(&node))
 			continue;
-		callback(node.name, node.type, json_node_is_null(&node) ?
-			 NULL : json_node_get_str(&node), context);
+		/* only what 2.3's parser gives too: a string with \u0000
+		   comes as data (refused there), a long one as a stream */
+		switch (node.value.content_type) {
+		case JSON_CONTENT_TYPE_NONE:
+			value = node.type == JSON_TYPE_NULL ? NULL :
+				json_node_get_str(&node);
+			break;
+		case JSON_CONTENT_TYPE_STRING:
+		case JSON_CONTENT_TYPE_INTEGER:
+			value = json_node_as_str(&node);
+			break;
+		default:
+			bad = t_strdup_printf("member '%s': %s", node.name,
+				node.value.content_type ==
+				JSON_CONTENT_TYPE_DATA ?
+				"a string holds \\u0000" :
+				"value not readable as text");
+			break;
+		}
+		if (bad != NULL)
+			break;
+		callback(node.name, node.type, value, context);
+	}
+	if (bad != NULL) {
+		json_istream_destroy(&jinput);
+		i_stream_unref(&input);
+		*error_r = bad;
+		return -1;
 	}
 	ret = json_istream_finish(&jinput, error_r);
 	i_stream_unref(&input);

@@ -21,6 +21,7 @@ int main(void)
 		test_spool,
 		test_weights,
 		test_rspamd,
+		test_compat_json,
 		test_verdict,
 		test_machine,
 		test_machine_rules,

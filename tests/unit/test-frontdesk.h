@@ -17,6 +17,7 @@ void test_dkim(void);
 void test_spool(void);
 void test_weights(void);
 void test_rspamd(void);
+void test_compat_json(void);
 void test_verdict(void);
 void test_machine(void);
 void test_machine_rules(void);

@@ -176,9 +176,31 @@ def translate_24(key, value):
                  % (m.group(1), "    redis_port = %s\n" % m.group(2)
                     if m.group(2) else ""))
         return key, "redis", block
+    if key in ("sieve_plugins", "sieve_extensions",
+               "sieve_global_extensions") and value is not None:
+        # boolean lists in 2.4; "+ext"/"-ext" add or remove one
+        items = []
+        for name in str(value).split():
+            on = "no" if name.startswith("-") else "yes"
+            items.append("  %s = %s\n" % (name.lstrip("+-"), on))
+        return None, None, "%s {\n%s}\n" % (key, "".join(items))
     if isinstance(value, str) and "%" in value:
         value = vars_24(value)
     return key, value, None
+
+
+def settings_24(settings):
+    """plugin {} settings (a dict) as 2.4 config text: the blocks, then the
+    top-level settings."""
+    top, blocks = {}, []
+    for k, v in settings.items():
+        k, v, block = translate_24(k, v)
+        if block:
+            blocks.append(block)
+        if k:
+            top[k] = v
+    return "".join(blocks) + "".join("%s = %s\n" % (k, _quote_24(v))
+                                     for k, v in top.items())
 
 
 VARS_24 = {"%u": "%{user}", "%n": "%{user|username}", "%d": "%{user|domain}",

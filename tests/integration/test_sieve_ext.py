@@ -20,6 +20,8 @@ import time
 
 import pytest
 
+import fdtest
+
 from fdtest import (Dovecot, SmtpSink, REPO, DEFAULT_WEIGHTS, TEMPLATE_DIR,
                     MAIL_USER, ensure_mail_user, make_message)
 
@@ -109,11 +111,20 @@ class SieveTestEnv:
         ps = {k: v for k, v in ps.items() if v is not None}
         self.conf = os.path.join(self.dir, "dovecot.conf")
         with open(self.conf, "w") as f:
-            f.write("base_dir = %s/run\nstate_dir = %s/state\n"
-                    "mail_location = maildir:%s/Maildir\n"
-                    "plugin {\n%s}\n" % (
-                        self.dir, self.dir, self.home,
-                        "".join("  %s = %s\n" % kv for kv in ps.items())))
+            if fdtest.DOVECOT_24:
+                f.write("dovecot_config_version = 2.4.1\n"
+                        "dovecot_storage_version = 2.4.1\n"
+                        "base_dir = %s/run\nstate_dir = %s/state\n"
+                        "mail_driver = maildir\nmail_path = %s/Maildir\n"
+                        "%s" % (self.dir, self.dir, self.home,
+                                fdtest.settings_24(ps)))
+            else:
+                f.write("base_dir = %s/run\nstate_dir = %s/state\n"
+                        "mail_location = maildir:%s/Maildir\n"
+                        "plugin {\n%s}\n" % (
+                            self.dir, self.dir, self.home,
+                            "".join("  %s = %s\n" % kv
+                                    for kv in ps.items())))
         for root, dirs, files in os.walk(self.dir):
             for n in dirs + files:
                 os.chown(os.path.join(root, n), self.uid, self.gid)

@@ -9,6 +9,7 @@
 #include "frontdesk-compat.h"
 #include "frontdesk-settings.h"
 #include "frontdesk-compat-settings.h"
+#include "frontdesk-compat-dict.h"
 
 struct mail_user;
 struct dict;
@@ -19,13 +20,5 @@ struct mail_user *frontdesk_raw_user_create(struct mail_user *user);
 
 /* Whether the user's mail_fsync is "always". */
 bool frontdesk_user_fsync_always(struct mail_user *user);
-
-/* The shared-state dict of frontdesk_ack_dict. 2.3: the value is a dict URI
-   ("redis:host=..."), request_msecs is passed to redis as timeout_msecs;
-   2.4: any non-empty value means the dict {} configured inside
-   frontdesk_dict { } (redis_request_timeout there). */
-int frontdesk_dict_init(const char *uri, const char *base_dir,
-			unsigned int request_msecs, struct event *event,
-			struct dict **dict_r, const char **error_r);
 
 #endif

@@ -3,7 +3,7 @@
    time per delivery bounded by frontdesk_state_timeout. */
 
 #include "lib.h"
-#include "frontdesk-compat-storage.h"
+#include "frontdesk-compat-dict.h"
 #include "str.h"
 #include "hex-binary.h"
 #include "sha2.h"

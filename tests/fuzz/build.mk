@@ -25,8 +25,9 @@ CORE_SRC := $(CORE:%=$(TOP)/src/core/frontdesk-%.c)
 CORE_H := $(wildcard $(TOP)/src/core/*.h) $(wildcard $(TOP)/src/compat/*.h) \
 	$(wildcard $(TOP)/modules/settings/*.h)
 # the Dovecot 2.3/2.4 compatibility layer the core calls (src/compat)
-CORE += compat
-CORE_SRC += $(TOP)/src/compat/frontdesk-compat.c
+CORE += compat compat-dict
+CORE_SRC += $(TOP)/src/compat/frontdesk-compat.c \
+	$(TOP)/src/compat/frontdesk-compat-dict.c
 
 # -O1 and frame pointers: readable sanitizer stacks at a usable speed.
 # Every UBSan finding aborts, so libFuzzer and the test runner see it.
@@ -54,7 +55,8 @@ $(BUILD)/frontdesk.model: $(wildcard $(TOP)/model/lexicon/*.txt) $(TOP)/model/bu
 	sh $(TOP)/model/build-model $(addprefix $(TOP)/model/lexicon/,it.txt en.txt de.txt fr.txt es.txt pt.txt) > $@.tmp && mv $@.tmp $@
 
 # --- fuzzers: core with coverage (fuzzer-no-link), harness with libFuzzer -----
-$(BUILD)/fuzzobj/frontdesk-compat.o: $(TOP)/src/compat/frontdesk-compat.c $(CORE_H)
+$(BUILD)/fuzzobj/frontdesk-compat.o $(BUILD)/fuzzobj/frontdesk-compat-dict.o: \
+		$(BUILD)/fuzzobj/%.o: $(TOP)/src/compat/%.c $(CORE_H)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS) $(SAN) -fsanitize=fuzzer-no-link $(CPPFLAGS) -c -o $@ $<
 
@@ -75,7 +77,8 @@ $(BUILD)/fuzz-%: $(BUILD)/fuzzobj/fuzz-%.o $(FUZZ_CORE_OBJ)
 	$(FUZZ_CC) $(SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 # --- sanitizer build of the unit tests and the CLI ----------------------------
-$(BUILD)/san/core/frontdesk-compat.o: $(TOP)/src/compat/frontdesk-compat.c $(CORE_H)
+$(BUILD)/san/core/frontdesk-compat.o $(BUILD)/san/core/frontdesk-compat-dict.o: \
+		$(BUILD)/san/core/%.o: $(TOP)/src/compat/%.c $(CORE_H)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(CFLAGS) $(SAN) $(CPPFLAGS) -c -o $@ $<
 

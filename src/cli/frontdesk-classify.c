@@ -111,12 +111,29 @@ static void print_features(struct cli *cli, const char *name,
 static int classify_stream(struct cli *cli, const char *name,
 			   struct istream *input)
 {
-	struct frontdesk_classification result;
 	struct frontdesk_view *view;
 	const char *error;
+	string_t *out;
 	pool_t pool;
 	int ret;
 
+	if (cli->mode != OUTPUT_FEATURES) {
+		/* the dry run doveadm frontdesk classify does too */
+		out = t_str_new(512);
+		ret = frontdesk_report_classify(cli->model, cli->set, name,
+						input, cli->env_from,
+						cli->env_to,
+						cli->mode == OUTPUT_HUMAN,
+						out, &error);
+		if (ret < 0) {
+			i_error("%s: %s", name, error);
+			cli->exit_code = 1;
+			return -1;
+		}
+		fputs(str_c(out), stdout);
+		cli->messages++;
+		return 0;
+	}
 	pool = pool_alloconly_create("frontdesk message", 8192);
 	ret = frontdesk_view_parse(pool, input, &cli->set->limits, &view,
 				   &error);
@@ -124,19 +141,8 @@ static int classify_stream(struct cli *cli, const char *name,
 		i_error("%s: %s", name, error);
 		cli->exit_code = 1;
 	} else {
-		struct frontdesk_guard_verdict verdict;
-
 		cli_set_envelope(cli, view);
-		if (cli->mode == OUTPUT_FEATURES) {
-			print_features(cli, name, view);
-			pool_unref(&pool);
-			return 0;
-		}
-		frontdesk_classify(cli->model, cli->set, view, pool, &result);
-		frontdesk_guard_verdict(&cli->set->guard, view, &verdict);
-		print_result(cli, "file", name, &result, verdict.reason,
-			     verdict.machine);
-		cli->messages++;
+		print_features(cli, name, view);
 	}
 	pool_unref(&pool);
 	return ret;

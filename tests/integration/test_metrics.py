@@ -108,3 +108,9 @@ def test_metrics_count_deliveries_and_ack_reasons(frontdesk_built, sink):
                      '{reason="already-acked"}') == 1
         assert delta(before, after,
                      "dovecot_frontdesk_acks_suppressed_count") == 2
+        # the frontdesk-sender service reports what the relay accepted
+        after = wait_scrape(port, "dovecot_frontdesk_acks_sent_total", "",
+                            2, before)
+        assert delta(before, after, "dovecot_frontdesk_acks_sent_total") == 2
+        assert delta(before, after,
+                     "dovecot_frontdesk_ack_failures_count") == 0

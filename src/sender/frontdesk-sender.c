@@ -376,9 +376,9 @@ static void print_usage(FILE *f)
 int main(int argc, char *argv[])
 {
 	/* stats: the master gives its services the stats-writer socket
-	   (DOVECOT_STATS_WRITER_SOCKET_PATH), and a runner started by lmtp
-	   inherits it, so frontdesk_ack_sent/_failed reach the admin's
-	   metrics; a runner from cron has none and only logs them */
+	   (DOVECOT_STATS_WRITER_SOCKET_PATH), so frontdesk_ack_sent/_failed
+	   reach the admin's metrics; a runner (started by a delivery with
+	   a bare environment, or from cron) has none and only logs them */
 	enum master_service_flags service_flags =
 		MASTER_SERVICE_FLAG_NO_CONFIG_SETTINGS |
 		MASTER_SERVICE_FLAG_NO_SSL_INIT;

@@ -64,4 +64,19 @@
 	X(weights) \
 	/* end */
 
+/* Keys whose empty value is a choice of its own ("Empty: ..." in
+   conf.d/90-frontdesk.conf), not "the default": with their defaults, which
+   the core reads from here too. On 2.4 the settings module registers these
+   defaults (doveconf shows them) and the plugin hands an empty value to the
+   core as ""; every other key's registered default is "" and "" means
+   unset, the core knowing the default. */
+#define FRONTDESK_DEFAULT_FOLDER_MACHINE "Automatic"
+#ifndef FRONTDESK_WEIGHTS_PATH
+#  define FRONTDESK_WEIGHTS_PATH "/usr/share/frontdesk/frontdesk.weights"
+#endif
+#define FRONTDESK_SETTING_EMPTY_IS_VALUE(X) \
+	X(folder_machine, FRONTDESK_DEFAULT_FOLDER_MACHINE) \
+	X(weights, FRONTDESK_WEIGHTS_PATH) \
+	/* end */
+
 #endif

@@ -23,11 +23,18 @@ static const struct setting_define frontdesk_setting_defines[] = {
 	SETTING_DEFINE_LIST_END
 };
 
-/* "" everywhere: the core knows the defaults (frontdesk-settings.c) */
+/* "" for the keys whose default the core knows (frontdesk-settings.c), then
+   the real default of those whose empty value is a choice: the later
+   initializer wins (C11 6.7.9) */
 #define FRONTDESK_SETTING_DEFAULT(name) .frontdesk_##name = "",
+#define FRONTDESK_SETTING_REAL_DEFAULT(name, value) .frontdesk_##name = value,
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
 static const struct frontdesk_registered_settings frontdesk_default_settings = {
 	FRONTDESK_SETTING_KEYS(FRONTDESK_SETTING_DEFAULT)
+	FRONTDESK_SETTING_EMPTY_IS_VALUE(FRONTDESK_SETTING_REAL_DEFAULT)
 };
+#pragma GCC diagnostic pop
 
 const struct setting_parser_info frontdesk_setting_parser_info = {
 	.name = "frontdesk",

@@ -37,6 +37,22 @@ struct frontdesk_key_offset {
 static const struct frontdesk_key_offset frontdesk_key_offsets[] = {
 	FRONTDESK_SETTING_KEYS(FRONTDESK_KEY_OFFSET)
 };
+/* keys whose empty value is a choice: "" is handed on as "" */
+#define FRONTDESK_KEY_NAME(name, value) "frontdesk_"#name,
+static const char *const frontdesk_empty_is_value[] = {
+	FRONTDESK_SETTING_EMPTY_IS_VALUE(FRONTDESK_KEY_NAME)
+};
+
+static bool frontdesk_key_empty_is_value(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(frontdesk_empty_is_value); i++) {
+		if (strcmp(frontdesk_empty_is_value[i], name) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
 
 int frontdesk_user_settings_init(struct mail_user *user,
 				 struct frontdesk_user_settings **set_r,
@@ -77,7 +93,10 @@ const char *frontdesk_user_settings_getenv(const char *name, void *context)
 			value = *(const char *const *)
 				CONST_PTR_OFFSET(fset->set,
 						 frontdesk_key_offsets[i].offset);
-			return value == NULL || *value == '\0' ? NULL : value;
+			if (value == NULL || (*value == '\0' &&
+					      !frontdesk_key_empty_is_value(name)))
+				return NULL;
+			return value;
 		}
 	}
 	/* a key missing from frontdesk-setting-keys.h (the unit test

@@ -12,6 +12,7 @@
 #include "frontdesk-ticket.h"
 #include "frontdesk-hours.h"
 #include "frontdesk-ack.h"
+#include "frontdesk-setting-keys.h"
 #include "frontdesk-regex.h"
 #include "frontdesk-settings.h"
 
@@ -25,9 +26,6 @@
 #  define FRONTDESK_SENDER_PATH "/usr/lib/frontdesk/frontdesk-sender"
 #endif
 
-#ifndef FRONTDESK_WEIGHTS_PATH
-#  define FRONTDESK_WEIGHTS_PATH "/usr/share/frontdesk/frontdesk.weights"
-#endif
 #ifndef FRONTDESK_MODEL_PATH
 #  define FRONTDESK_MODEL_PATH "/usr/share/frontdesk/frontdesk.model"
 #endif
@@ -464,8 +462,10 @@ int frontdesk_settings_parse(pool_t pool, frontdesk_getenv_func_t *getenv_func,
 		       &set->folder_front) < 0 ||
 	    get_folder(&ctx, "frontdesk_folder_back", "BackOffice",
 		       &set->folder_back) < 0 ||
-	    (*get(&ctx, "frontdesk_folder_machine", "Automatic") != '\0' &&
-	     get_folder(&ctx, "frontdesk_folder_machine", "Automatic",
+	    (*get(&ctx, "frontdesk_folder_machine",
+		  FRONTDESK_DEFAULT_FOLDER_MACHINE) != '\0' &&
+	     get_folder(&ctx, "frontdesk_folder_machine",
+			FRONTDESK_DEFAULT_FOLDER_MACHINE,
 			&set->folder_machine) < 0) ||
 	    parse_needs(&ctx, set) < 0 ||
 	    get_fraction(&ctx, "frontdesk_unsure_threshold", 0.4,

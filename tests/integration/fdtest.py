@@ -189,6 +189,38 @@ def translate_24(key, value):
     return key, value, None
 
 
+IMAPSIEVE_KEY = re.compile(r"^imapsieve_mailbox(\d+)_(name|causes|before|after)$")
+
+
+def imapsieve_24(settings):
+    """2.3's imapsieve_mailboxN_name/_causes/_before/_after settings as
+    2.4's mailbox NAME { sieve_script { } } blocks: (the other settings,
+    [blocks])."""
+    rest, rules = {}, {}
+    for k, v in settings.items():
+        m = IMAPSIEVE_KEY.match(k)
+        if m:
+            rules.setdefault(int(m.group(1)), {})[m.group(2)] = v
+        else:
+            rest[k] = v
+    blocks = []
+    for n, rule in sorted(rules.items()):
+        scripts = ""
+        for kind in ("before", "after"):
+            if kind in rule:
+                path = str(rule[kind])
+                scripts += ("  sieve_script imapsieve%d_%s {\n"
+                            "    type = %s\n    cause = %s\n"
+                            "    driver = file\n    path = %s\n  }\n"
+                            % (n, kind, kind,
+                               str(rule.get("causes", "")).lower(),
+                               path[5:] if path.startswith("file:")
+                               else path))
+        blocks.append("mailbox %s {\n%s}\n"
+                      % (_quote_24(rule["name"]), scripts))
+    return rest, blocks
+
+
 def settings_24(settings):
     """plugin {} settings (a dict) as 2.4 config text: the blocks, then the
     top-level settings."""
@@ -410,7 +442,8 @@ class Dovecot:
                  sieve=None, extra_conf="", load_frontdesk=None,
                  use_sieve=True, sink=None, precreate=None, name="t",
                  sieve_before=None, sieve_mode=None, mail_plugins=(),
-                 sender_service=True, sender_socket_user=None):
+                 sender_service=True, sender_socket_user=None,
+                 imap_plugins=()):
         self.sender_service = sender_service
         self.sender_socket_user = sender_socket_user or MAIL_USER
         self.module_path = module_path or DEFAULT_MODULE
@@ -423,6 +456,7 @@ class Dovecot:
         self.sieve = sieve
         self.sieve_before = sieve_before
         self.mail_plugins = list(mail_plugins)
+        self.imap_plugins = list(imap_plugins)
         self.sieve_mode = sieve_mode or "no-sieve"
         mode_script, mode_before = SIEVE_MODES[self.sieve_mode]
         if mode_script:
@@ -693,6 +727,9 @@ service imap-login {{
         global_plugins = ("mail_plugins = $mail_plugins %s\n"
                           % " ".join(self.mail_plugins)
                           if self.mail_plugins else "")
+        imap_plugins = ("protocol imap {\n  mail_plugins = $mail_plugins "
+                        "%s\n}\n" % " ".join(self.imap_plugins)
+                        if self.imap_plugins else "")
         return common + f"""disable_plaintext_auth = no
 mail_location = maildir:~/Maildir
 {global_plugins}
@@ -710,7 +747,7 @@ userdb {{
 protocol lda {{
   mail_plugins = $mail_plugins {" ".join(plugins)}
 }}
-plugin {{
+{imap_plugins}plugin {{
 {plugin_block}}}
 {self.extra_conf}
 """
@@ -722,8 +759,8 @@ plugin {{
         Sieve scripts as sieve_script {} blocks, passwd-file paths as
         settings."""
         settings = {}
-        blocks = []
-        for k, v in self.plugin_settings.items():
+        plugin_settings, blocks = imapsieve_24(self.plugin_settings)
+        for k, v in plugin_settings.items():
             k, v, block = translate_24(k, v)
             if block:
                 blocks.append(block)
@@ -752,6 +789,9 @@ plugin {{
         global_plugins = ("mail_plugins {\n%s}\n"
                           % boolean_list(self.mail_plugins)
                           if self.mail_plugins else "")
+        imap_plugins = ("protocol imap {\n  mail_plugins {\n%s  }\n}\n"
+                        % boolean_list(self.imap_plugins)
+                        if self.imap_plugins else "")
         return f"""dovecot_config_version = 2.4.1
 dovecot_storage_version = 2.4.1
 """ + common + f"""auth_allow_cleartext = yes
@@ -771,7 +811,7 @@ protocol lda {{
   mail_plugins {{
 {boolean_list(plugins)}  }}
 }}
-{sieve}{"".join(blocks)}{top}{self.extra_conf}
+{imap_plugins}{sieve}{"".join(blocks)}{top}{self.extra_conf}
 """
 
     def _write_sieve_before(self):

@@ -718,10 +718,9 @@ def test_imapsieve_reads_the_verdict_from_core(frontdesk_built):
             "frontdesk_model": model,
             "frontdesk_addresses": SUPPORT,
         }
-        extra = "protocol imap {\n  mail_plugins = $mail_plugins imap_sieve\n}\n"
         with Dovecot(module_path=module, load_frontdesk=True,
                      users={SUPPORT: {"frontdesk_enabled": "yes"}},
-                     plugin_settings=settings, extra_conf=extra,
+                     plugin_settings=settings, imap_plugins=["imap_sieve"],
                      name="imapsieve") as dc:
             with dc.imap(SUPPORT) as m:
                 assert m.create("Escalate")[0] == "OK"

@@ -102,7 +102,47 @@ static void test_settings_keys(void)
 	test_end();
 }
 
+static void test_settings_empty_is_value(void)
+{
+#define EMPTY_KEY(name, value) "frontdesk_"#name,
+	static const char *const empty_keys[] = {
+		FRONTDESK_SETTING_EMPTY_IS_VALUE(EMPTY_KEY)
+	};
+	static const char *const env_unset[] = {
+		"frontdesk_enabled=yes", NULL
+	};
+	static const char *const env_empty[] = {
+		"frontdesk_enabled=yes", "frontdesk_folder_machine=",
+		"frontdesk_weights=", NULL
+	};
+	struct frontdesk_settings *set;
+	struct recorder rec;
+	const char *error;
+	unsigned int i;
+
+	test_begin("settings keys: an empty value that is a choice");
+	/* the keys whose empty value the 2.4 glue hands on are real keys */
+	for (i = 0; i < N_ELEMENTS(empty_keys); i++)
+		test_assert_idx(in_table(empty_keys[i]), i);
+	t_array_init(&rec.read, 64);
+	/* unset: the default the 2.4 module registers too */
+	rec.env = env_unset;
+	test_assert(frontdesk_settings_parse(pool_datastack_create(),
+		recording_getenv, &rec, &set, &error) == 0);
+	test_assert_strcmp(set->folder_machine,
+			   FRONTDESK_DEFAULT_FOLDER_MACHINE);
+	test_assert_strcmp(set->weights_path, FRONTDESK_WEIGHTS_PATH);
+	/* empty: machine mail stays where it is; no learned weights */
+	rec.env = env_empty;
+	test_assert(frontdesk_settings_parse(pool_datastack_create(),
+		recording_getenv, &rec, &set, &error) == 0);
+	test_assert_strcmp(set->folder_machine, "");
+	test_assert_strcmp(set->weights_path, "");
+	test_end();
+}
+
 void test_settings_registered(void)
 {
 	test_settings_keys();
+	test_settings_empty_is_value();
 }

@@ -63,7 +63,20 @@ def test_example_config_with_every_setting_loads(frontdesk_built):
         assert p.returncode == 0, p.stderr
         shown = set(re.findall(r"^\s*(frontdesk_[a-z0-9_]+) =", p.stdout,
                                re.M))
-        assert set(keys) <= shown, sorted(set(keys) - shown)
+        missing = set(keys) - shown
+        if missing and fdtest.DOVECOT_24:
+            # -n leaves out a value equal to its registered default (the
+            # keys whose empty value is a choice have a real default):
+            # -a shows it with the example's value
+            p = doveconf(dc, "-a")
+            assert p.returncode == 0, p.stderr
+            values = dict(re.findall(r"^(frontdesk_[a-z0-9_]+) = (.*)$",
+                                     p.stdout, re.M))
+            example = dict(re.findall(r"^(frontdesk_[a-z0-9_]+) = (.*)$",
+                                      text, re.M))
+            missing = {k for k in missing
+                       if values.get(k) != example[k].strip()}
+        assert not missing, sorted(missing)
 
 
 def test_misspelt_setting_is_a_config_error(frontdesk_built):

@@ -78,6 +78,12 @@ static void spamcheck_response(const struct http_response *response,
 {
 	if (sc->done)
 		return;
+	if (response->status == HTTP_CLIENT_REQUEST_ERROR_TIMED_OUT) {
+		/* lib-http's own timeout (the same length as ours) fired
+		   first: one reason for the admin either way */
+		spamcheck_finish(sc, "no answer in time");
+		return;
+	}
 	if (response->status / 100 != 2) {
 		spamcheck_finish(sc, http_response_get_message(response));
 		return;

@@ -28,7 +28,6 @@
 #include "frontdesk-admin.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 
 const char *doveadm_frontdesk_plugin_version = DOVECOT_ABI_VERSION;
 
@@ -119,9 +118,13 @@ static void cmd_classify_init(FRONTDESK_DOVEADM_INIT_ARGS(ctx))
 	/* opened before the privileges are dropped to the user */
 	p_array_init(&fctx->inputs, ctx->pool, 4);
 	for (; *args != NULL; args++) {
-		if (strcmp(*args, "-") == 0)
-			input = i_stream_create_fd(STDIN_FILENO, 65536);
-		else if ((fd = open(*args, O_RDONLY)) < 0) {
+		if (strcmp(*args, "-") == 0) {
+			/* doveadm's seekable copy of stdin: read again for
+			   the next user (-A), a pipe cannot seek back */
+			doveadm_mail_get_input(ctx);
+			input = ctx->cmd_input;
+			i_stream_ref(input);
+		} else if ((fd = open(*args, O_RDONLY)) < 0) {
 			i_error("open(%s) failed: %m", *args);
 			ctx->exit_code = errno == ENOENT ? EX_NOINPUT :
 				EX_NOPERM;

@@ -182,6 +182,36 @@ def test_classify_is_the_cli_verdict_with_the_users_settings(
         assert r.stdout.strip() == ""
 
 
+def test_classify_reads_standard_input_for_each_user(
+        doveadm_built, frontdesk_built, sink):
+    """`-` is the mail on standard input, as for frontdesk-classify; with
+    -A every user classifies all of it (a pipe cannot seek back: doveadm
+    used to panic and print nothing)."""
+    users = {ACK_SUPPORT: {"frontdesk_enabled": "yes"},
+             "desk2@example.com": {"frontdesk_enabled": "yes",
+                                   "frontdesk_folder_back": "Specialists"}}
+    data = MESSAGES[0][1].decode()
+    with ack_instance(frontdesk_built, sink, users=users,
+                      name="da-stdin") as dc:
+        r = fd_doveadm(dc, "frontdesk", "classify", "-u", ACK_SUPPORT, "-",
+                       stdin=data)
+        assert r.returncode == 0, (r.returncode, r.stderr)
+        verdict = json.loads(r.stdout)
+        assert verdict["file"] == "-" and verdict["need"] == "billing"
+        assert r.stdout.splitlines() == cli(dc, write(
+            dc, "stdin.eml", MESSAGES[0][1])).replace(
+                os.path.join(dc.dir, "stdin.eml"), "-").splitlines()
+
+        r = fd_doveadm(dc, "frontdesk", "classify", "-A", "-", stdin=data)
+        assert r.returncode == 0, (r.returncode, r.stderr)
+        got = dict(line.split(" ", 1) for line in r.stdout.splitlines())
+        assert sorted(got) == sorted(users), r.stdout
+        for user, line in got.items():
+            v = json.loads(line)
+            assert v["need"] == "billing", (user, v)
+            assert (v["folder"] == "Specialists") == (user != ACK_SUPPORT)
+
+
 def queue_rows(dc):
     r = fd_doveadm(dc, "-f", "tab", "frontdesk", "queue", "-u", ACK_SUPPORT)
     assert r.returncode == 0, r.stderr

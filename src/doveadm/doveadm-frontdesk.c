@@ -1,9 +1,11 @@
 /* doveadm frontdesk: the administrator's commands (classify, queue, retry,
    drop, ticket) as a doveadm plugin. Every use of doveadm's API is in this
    file; the work is done by core and frontdesk-admin.c. Each command is a
-   mail command, so -u USER (or -A, -F) gives it the user's real settings:
-   mail_user_plugin_getenv() of a storage-service user, as the delivery
-   sees them. */
+   mail command, so -u USER (or -A, -F) gives it the user's real settings
+   (frontdesk-compat-settings.h), as the delivery sees them. The commands
+   read their options and arguments by name (doveadm_cmd_param_*()), the
+   same on Dovecot 2.3 and 2.4; the rest of the difference is in
+   frontdesk-compat-doveadm.h. */
 
 #include "lib.h"
 #include "array.h"
@@ -18,13 +20,14 @@
 #include "mail-search-build.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
+#include "frontdesk-compat-doveadm.h"
+#include "frontdesk-compat-settings.h"
 #include "frontdesk-settings.h"
 #include "frontdesk-model.h"
 #include "frontdesk-report.h"
 #include "frontdesk-admin.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 
 const char *doveadm_frontdesk_plugin_version = DOVECOT_ABI_VERSION;
 
@@ -37,12 +40,9 @@ struct frontdesk_cmd_context {
 	bool human;
 	const char *env_from, *env_to;
 	ARRAY(struct istream *) inputs;
+	/* retry, drop, ticket: the ID or reference */
+	const char *arg;
 };
-
-static const char *frontdesk_getenv(const char *name, void *context)
-{
-	return mail_user_plugin_getenv(context, name);
-}
 
 static void frontdesk_cmd_fail(struct doveadm_mail_cmd_context *ctx,
 			       int exit_code, const char *error)
@@ -55,13 +55,24 @@ static struct frontdesk_desk *
 frontdesk_cmd_desk(struct doveadm_mail_cmd_context *ctx,
 		   struct mail_user *user)
 {
+	struct frontdesk_user_settings *uset;
 	struct frontdesk_desk *desk;
 	const char *home, *error;
+	int ret;
 
 	if (mail_user_get_home(user, &home) <= 0)
 		home = NULL;
-	if (frontdesk_desk_open(ctx->pool, user->username, home, user->event,
-				frontdesk_getenv, user, &desk, &error) < 0) {
+	if (frontdesk_user_settings_init(user, &uset, &error) < 0) {
+		frontdesk_cmd_fail(ctx, EX_CONFIG, t_strdup_printf(
+			"settings: %s", error));
+		return NULL;
+	}
+	/* the settings are copied into ctx->pool */
+	ret = frontdesk_desk_open(ctx->pool, user->username, home, user->event,
+				  frontdesk_user_settings_getenv, uset, &desk,
+				  &error);
+	frontdesk_user_settings_deinit(&uset);
+	if (ret < 0) {
 		frontdesk_cmd_fail(ctx, EX_CONFIG, error);
 		return NULL;
 	}
@@ -72,8 +83,7 @@ frontdesk_cmd_desk(struct doveadm_mail_cmd_context *ctx,
 static struct frontdesk_cmd_context *
 frontdesk_cmd_alloc(int (*run)(struct doveadm_mail_cmd_context *,
 			       struct mail_user *),
-		    void (*init)(struct doveadm_mail_cmd_context *,
-				 const char *const *),
+		    void (*init)(FRONTDESK_DOVEADM_INIT_ARGS(ctx)),
 		    const char *print_type)
 {
 	struct frontdesk_cmd_context *fctx;
@@ -87,45 +97,34 @@ frontdesk_cmd_alloc(int (*run)(struct doveadm_mail_cmd_context *,
 
 /* --- classify ------------------------------------------------------------ */
 
-static bool
-cmd_classify_parse_arg(struct doveadm_mail_cmd_context *ctx, int c)
+static void cmd_classify_init(FRONTDESK_DOVEADM_INIT_ARGS(ctx))
 {
 	struct frontdesk_cmd_context *fctx =
 		container_of(ctx, struct frontdesk_cmd_context, ctx);
-
-	switch (c) {
-	case 'H':
-		fctx->human = TRUE;
-		break;
-	case 'f':
-		fctx->env_from = p_strdup(ctx->pool, optarg);
-		break;
-	case 't':
-		fctx->env_to = p_strdup(ctx->pool, optarg);
-		break;
-	default:
-		return FALSE;
-	}
-	return TRUE;
-}
-
-static void
-cmd_classify_init(struct doveadm_mail_cmd_context *ctx,
-		  const char *const args[])
-{
-	struct frontdesk_cmd_context *fctx =
-		container_of(ctx, struct frontdesk_cmd_context, ctx);
+	const char *const *args, *value;
 	struct istream *input;
+	bool human;
 	int fd;
 
-	if (args[0] == NULL)
+	if (!doveadm_cmd_param_array(ctx->cctx, "message", &args) ||
+	    args[0] == NULL)
 		doveadm_mail_help_name("frontdesk classify");
+	fctx->human = doveadm_cmd_param_bool(ctx->cctx, "human", &human) &&
+		human;
+	if (doveadm_cmd_param_str(ctx->cctx, "from", &value))
+		fctx->env_from = p_strdup(ctx->pool, value);
+	if (doveadm_cmd_param_str(ctx->cctx, "to", &value))
+		fctx->env_to = p_strdup(ctx->pool, value);
 	/* opened before the privileges are dropped to the user */
 	p_array_init(&fctx->inputs, ctx->pool, 4);
 	for (; *args != NULL; args++) {
-		if (strcmp(*args, "-") == 0)
-			input = i_stream_create_fd(STDIN_FILENO, 65536);
-		else if ((fd = open(*args, O_RDONLY)) < 0) {
+		if (strcmp(*args, "-") == 0) {
+			/* doveadm's seekable copy of stdin: read again for
+			   the next user (-A), a pipe cannot seek back */
+			doveadm_mail_get_input(ctx);
+			input = ctx->cmd_input;
+			i_stream_ref(input);
+		} else if ((fd = open(*args, O_RDONLY)) < 0) {
 			i_error("open(%s) failed: %m", *args);
 			ctx->exit_code = errno == ENOENT ? EX_NOINPUT :
 				EX_NOPERM;
@@ -203,9 +202,8 @@ static struct doveadm_mail_cmd_context *cmd_classify_alloc(void)
 
 	fctx = frontdesk_cmd_alloc(cmd_classify_run, cmd_classify_init,
 				   DOVEADM_PRINT_TYPE_FLOW);
-	fctx->ctx.v.parse_arg = cmd_classify_parse_arg;
 	fctx->ctx.v.deinit = cmd_classify_deinit;
-	fctx->ctx.getopt_args = "Hf:t:";
+	frontdesk_doveadm_cmd_options(&fctx->ctx, "Hf:t:");
 	return &fctx->ctx;
 }
 
@@ -216,11 +214,9 @@ static const char *frontdesk_time(time_t t)
 	return t == 0 ? "-" : t_strflocaltime("%Y-%m-%d %H:%M:%S", t);
 }
 
-static void cmd_queue_init(struct doveadm_mail_cmd_context *ctx,
-			   const char *const args[])
+static void cmd_queue_init(FRONTDESK_DOVEADM_INIT_ARGS(ctx))
 {
-	if (args[0] != NULL)
-		doveadm_mail_help_name("frontdesk queue");
+	/* it has no arguments: doveadm refuses extraneous ones */
 	doveadm_print_header_simple("id");
 	doveadm_print_header_simple("state");
 	doveadm_print_header_simple("attempts");
@@ -279,20 +275,34 @@ static struct doveadm_mail_cmd_context *cmd_queue_alloc(void)
 
 /* --- retry, drop ------------------------------------------------------------ */
 
-static void cmd_retry_init(struct doveadm_mail_cmd_context *ctx,
-			   const char *const args[])
+/* The command's one positional argument (name), or its usage. */
+static const char *
+frontdesk_cmd_arg(struct doveadm_mail_cmd_context *ctx, const char *name,
+		  const char *cmd_name)
 {
-	if (args[0] == NULL || args[1] != NULL)
-		doveadm_mail_help_name("frontdesk retry");
+	const char *value;
+
+	if (!doveadm_cmd_param_str(ctx->cctx, name, &value) || *value == '\0')
+		doveadm_mail_help_name(cmd_name);
+	return p_strdup(ctx->pool, value);
+}
+
+static void cmd_retry_init(FRONTDESK_DOVEADM_INIT_ARGS(ctx))
+{
+	struct frontdesk_cmd_context *fctx =
+		container_of(ctx, struct frontdesk_cmd_context, ctx);
+
+	fctx->arg = frontdesk_cmd_arg(ctx, "id", "frontdesk retry");
 	doveadm_print_header_simple("id");
 	doveadm_print_header_simple("result");
 }
 
-static void cmd_drop_init(struct doveadm_mail_cmd_context *ctx,
-			  const char *const args[])
+static void cmd_drop_init(FRONTDESK_DOVEADM_INIT_ARGS(ctx))
 {
-	if (args[0] == NULL || args[1] != NULL)
-		doveadm_mail_help_name("frontdesk drop");
+	struct frontdesk_cmd_context *fctx =
+		container_of(ctx, struct frontdesk_cmd_context, ctx);
+
+	fctx->arg = frontdesk_cmd_arg(ctx, "id", "frontdesk drop");
 	doveadm_print_header_simple("id");
 	doveadm_print_header_simple("result");
 }
@@ -301,10 +311,12 @@ static int
 cmd_retry_drop_run(struct doveadm_mail_cmd_context *ctx,
 		   struct mail_user *user, bool retry)
 {
+	struct frontdesk_cmd_context *fctx =
+		container_of(ctx, struct frontdesk_cmd_context, ctx);
 	ARRAY_TYPE(frontdesk_queue_item) items;
 	const struct frontdesk_queue_item *item;
 	struct frontdesk_desk *desk;
-	const char *id = ctx->args[0], *error;
+	const char *id = fctx->arg, *error;
 	int ret = 0;
 
 	if ((desk = frontdesk_cmd_desk(ctx, user)) == NULL)
@@ -434,11 +446,12 @@ ticket_find_mail(struct mail_user *user, const struct frontdesk_desk *desk,
 	return ret;
 }
 
-static void cmd_ticket_init(struct doveadm_mail_cmd_context *ctx,
-			    const char *const args[])
+static void cmd_ticket_init(FRONTDESK_DOVEADM_INIT_ARGS(ctx))
 {
-	if (args[0] == NULL || args[1] != NULL)
-		doveadm_mail_help_name("frontdesk ticket");
+	struct frontdesk_cmd_context *fctx =
+		container_of(ctx, struct frontdesk_cmd_context, ctx);
+
+	fctx->arg = frontdesk_cmd_arg(ctx, "reference", "frontdesk ticket");
 	doveadm_print_header_simple("reference");
 	doveadm_print_header_simple("genuine");
 	doveadm_print_header_simple("known");
@@ -451,6 +464,8 @@ static void cmd_ticket_init(struct doveadm_mail_cmd_context *ctx,
 static int
 cmd_ticket_run(struct doveadm_mail_cmd_context *ctx, struct mail_user *user)
 {
+	struct frontdesk_cmd_context *fctx =
+		container_of(ctx, struct frontdesk_cmd_context, ctx);
 	struct frontdesk_ticket_info info;
 	const struct frontdesk_queue_item *item;
 	struct frontdesk_desk *desk;
@@ -459,7 +474,7 @@ cmd_ticket_run(struct doveadm_mail_cmd_context *ctx, struct mail_user *user)
 
 	if ((desk = frontdesk_cmd_desk(ctx, user)) == NULL)
 		return -1;
-	if (frontdesk_desk_ticket(desk, ctx->args[0], &info, &error) < 0) {
+	if (frontdesk_desk_ticket(desk, fctx->arg, &info, &error) < 0) {
 		frontdesk_cmd_fail(ctx, EX_TEMPFAIL, error);
 		return -1;
 	}

@@ -224,7 +224,8 @@ def imapsieve_24(settings):
 def settings_24(settings):
     """plugin {} settings (a dict) as 2.4 config text: the blocks, then the
     top-level settings."""
-    top, blocks = {}, []
+    top = {}
+    settings, blocks = imapsieve_24(settings)
     for k, v in settings.items():
         k, v, block = translate_24(k, v)
         if block:
@@ -758,16 +759,7 @@ protocol lda {{
         lib95_frontdesk_settings.so), mail_plugins as a boolean list,
         Sieve scripts as sieve_script {} blocks, passwd-file paths as
         settings."""
-        settings = {}
-        plugin_settings, blocks = imapsieve_24(self.plugin_settings)
-        for k, v in plugin_settings.items():
-            k, v, block = translate_24(k, v)
-            if block:
-                blocks.append(block)
-            if k:
-                settings[k] = v
-        top = "".join("%s = %s\n" % (k, _quote_24(v))
-                      for k, v in settings.items())
+        settings = settings_24(self.plugin_settings)
         sieve = ""
         if self.use_sieve:
             sieve = """sieve_script personal {
@@ -811,7 +803,7 @@ protocol lda {{
   mail_plugins {{
 {boolean_list(plugins)}  }}
 }}
-{imap_plugins}{sieve}{"".join(blocks)}{top}{self.extra_conf}
+{imap_plugins}{sieve}{settings}{self.extra_conf}
 """
 
     def _write_sieve_before(self):

@@ -44,6 +44,47 @@ from sink import AckSink, capacity  # noqa: E402
 SUPPORT = corpus.SUPPORT
 WARMUP = "warmup@example.com"
 CONFIGS = ("plain", "peer", "frontdesk")
+# Issue 14: frontdesk with its items switched off one at a time, each
+# variant without what the one before it had (--items).  The difference
+# between neighbours is what that item costs lmtp.
+ITEM_CONFIGS = (
+    # no spool entry, no ack built, no wake-up of the sender; the guard,
+    # ticket claim, counters and the tagged copy stay (shadow mode)
+    ("fd-nospool", "the ack: built, spooled, sender told",
+     {"frontdesk_ack": "shadow"}),
+    # no ticket lookup/claim, no counters: no state at all
+    ("fd-nostate", "the state (ticket lookup + claim, sender counter)",
+     {"frontdesk_ack": "no"}),
+    # the mail saved as received: no raw mailbox over the tagged stream
+    ("fd-nohdr", "the tagged copy (X-Frontdesk-* headers, raw mailbox)",
+     {"frontdesk_add_headers": "no"}),
+    # everything to INBOX: no second/third mailbox
+    ("fd-inbox", "the office folders instead of INBOX",
+     {"frontdesk_folder_front": "INBOX", "frontdesk_folder_back": "INBOX",
+      "frontdesk_folder_machine": ""}),
+    # Sieve loaded without a script, no frontdesk: what is left is the
+    # classification and the keywords
+    ("sieve", "classification + keywords (+ loading the plugin)", None),
+)
+ITEM_NAMES = tuple(c[0] for c in ITEM_CONFIGS)
+
+
+def item_settings(config):
+    """FD_SETTINGS for a frontdesk configuration or item variant."""
+    out = dict(FD_SETTINGS)
+    if config == "frontdesk":
+        return out
+    for name, _, over in ITEM_CONFIGS:
+        if over is None:
+            break
+        out.update(over)
+        if name == config:
+            return out
+    raise KeyError(config)
+
+
+def is_fd(config):
+    return config == "frontdesk" or config.startswith("fd-")
 PEER_SIEVE = os.path.join(fdtest.SHARED_DATA, "..", "peer.sieve")
 FD_SETTINGS = {
     "frontdesk_enabled": "yes",
@@ -142,16 +183,17 @@ def find_classify():
     return None
 
 
-def oracle_frontdesk(specs, classify, model):
+def oracle_frontdesk(specs, classify, model, settings=None):
     """{index: (folder, {keywords}, ack verdict)} from frontdesk-classify,
     which runs the plugin's own code on each message."""
+    settings = settings or FD_SETTINGS
     work = tempfile.mkdtemp(prefix="fdbo", dir="/tmp")
     try:
         conf = os.path.join(work, "dovecot.conf")
         with open(conf, "w") as f:
             f.write("plugin {\n%s}\n" % "".join(
                 "  %s = %s\n" % kv for kv in
-                dict(FD_SETTINGS, frontdesk_model=model,
+                dict(settings, frontdesk_model=model,
                      frontdesk_weights=fdtest.DEFAULT_WEIGHTS).items()))
         d = os.path.join(work, "m")
         os.mkdir(d)
@@ -192,21 +234,75 @@ def instance(config, sink, module, model, peer_script):
         return fdtest.Dovecot(users=users, load_frontdesk=False,
                               use_sieve=True, sieve={SUPPORT: peer_script},
                               sink=sink, name="peer")
+    if config == "sieve":
+        return fdtest.Dovecot(users=users, load_frontdesk=False,
+                              use_sieve=True, sink=sink, name="sieve")
     return fdtest.Dovecot(module_path=module, load_frontdesk=True,
                           use_sieve=True, users=users,
-                          plugin_settings=dict(FD_SETTINGS,
+                          plugin_settings=dict(item_settings(config),
                                                frontdesk_model=model),
-                          sink=sink, name="fd",
+                          sink=sink, name=config,
                           sender_service=SENDER_SERVICE)
 
 
-def _cpu(pid):
+def _cpu(pid, part=None):
+    """CPU seconds of pid: user+system, or only "user" or "sys"."""
     try:
         with open("/proc/%d/stat" % pid) as f:
             st = f.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = {"user": int(st[11]), "sys": int(st[12])}.get(
+        part, int(st[11]) + int(st[12]))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class SyscallCount:
+    """`strace -c -f` attached to the lmtp processes for the timed part of
+    a run (--syscalls): calls per syscall.  strace slows lmtp down several
+    times: such a run counts, it does not time."""
+
+    def __init__(self, pids, out):
+        self.out = out
+        cmd = ["strace", "-c", "-f", "-qq", "-o", out]
+        for p in pids:
+            cmd += ["-p", str(p)]
+        self.pids = pids
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(
+                self._traced(p) for p in pids):
+            time.sleep(0.02)
+
+    @staticmethod
+    def _traced(pid):
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                mt = re.search(r"TracerPid:\s+(\d+)", f.read())
+            return bool(mt and int(mt.group(1)))
+        except OSError:
+            return True
+
+    def stop(self):
+        """{syscall: calls} once strace has detached."""
+        self.proc.send_signal(2)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        calls = {}
+        try:
+            with open(self.out) as f:
+                for line in f:
+                    parts = line.split()
+                    # % time, seconds, usecs/call, calls, [errors,] syscall
+                    if len(parts) >= 5 and parts[3].isdigit() and \
+                            parts[-1] != "total":
+                        calls[parts[-1]] = int(parts[3])
+        except OSError:
+            pass
+        return calls
 
 
 def _vmhwm_kb(pid):
@@ -301,15 +397,23 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
     by_sender = {m[1].lower(): i for i, m in enumerate(msgs)
                  if specs[i].kind == "customer"}
     eligible = {i for i, s in enumerate(specs) if s.eligible}
-    expect_acks = config != "plain"
+    expect_acks = config in ("peer", "frontdesk")
     failures, notes = [], []
     sink.take()
     sink_cpu0 = _cpu(sink.proc.pid)
     with instance(config, sink, args.module, args.model, peer_script) as dc:
         mark = dc.log_mark()
-        cpu0 = {}
-        t0, results = deliver(dc, msgs, clients, on_start=lambda: cpu0.update(
-            (p, _cpu(p)) for p in dc.processes("lmtp")))
+        cpu0, sys0, tracer = {}, {}, []
+
+        def on_start():
+            lmtp = dc.processes("lmtp")
+            if args.syscalls_now:
+                tracer.append(SyscallCount(
+                    lmtp, os.path.join(dc.dir, "strace-c.txt")))
+            cpu0.update((p, _cpu(p)) for p in lmtp)
+            sys0.update((p, _cpu(p, "sys")) for p in lmtp)
+        t0, results = deliver(dc, msgs, clients, on_start=on_start)
+        syscalls = tracer[0].stop() if tracer else {}
         ok = [r for r in results if isinstance(r, fdtest.LmtpResult)
               and r.ok]
         t_deliv = max((r.t_reply for r in ok), default=t0)
@@ -324,6 +428,7 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
         lmtp = dc.processes("lmtp")
         rss_kb = max((_vmhwm_kb(p) for p in lmtp), default=0)
         lmtp_cpu = sum(_cpu(p) - cpu0.get(p, 0.0) for p in lmtp)
+        lmtp_sys = sum(_cpu(p, "sys") - sys0.get(p, 0.0) for p in lmtp)
         stored = dc.all_messages(SUPPORT)
         log_text = dc.log(mark)
 
@@ -369,7 +474,7 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
         if not copies:
             continue
         got = (copies[0].folder, copies[0].keywords)
-        if config == "plain":
+        if config in ("plain", "sieve"):
             want = ("INBOX", set())
         else:
             want = oracle[config][i][:2]
@@ -408,8 +513,8 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
     else:
         missing = []
         if per_msg or stray:
-            failures.append("%d acknowledgments sent without any Sieve or "
-                            "frontdesk" % len(acks))
+            failures.append("%d acknowledgments sent by a configuration "
+                            "that sends none" % len(acks))
     if to_machine:
         i = to_machine[0]
         failures.append("%d acknowledgments to machine mail, e.g. #%d %s "
@@ -441,7 +546,7 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
     if unauto:
         failures.append("%d acknowledgments without Auto-Submitted: "
                         "auto-replied" % len(unauto))
-    if config == "frontdesk":
+    if config == "frontdesk" and expect_acks:
         bad_id = [a for v in per_msg.values() for a in v
                   if not re.match(r"<frontdesk\.[^@>]+@[^>]+>",
                                   a.get("Message-ID") or "")]
@@ -472,6 +577,9 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
                                        else len(acks)),
         "rss_mb": rss_kb / 1024.0, "lmtp_processes": len(lmtp),
         "cpu_ms": lmtp_cpu / len(ok) * 1e3 if ok else None,
+        "sys_ms": lmtp_sys / len(ok) * 1e3 if ok else None,
+        "syscalls": {k: v / len(ok) for k, v in syscalls.items()}
+        if ok else {},
         "sink_cpu_us_per_ack": sink_cpu / len(acks) * 1e6 if acks else None,
         "sink_busy": sink_cpu / (t_end - t0 + SETTLE) if t_end > t0 else 0,
         "failures": failures, "notes": notes,
@@ -590,7 +698,8 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     groups = {}
     for r in runs:
-        groups.setdefault((r["config"], r["clients"]), []).append(r)
+        if not r.get("traced"):
+            groups.setdefault((r["config"], r["clients"]), []).append(r)
     for c in args.clients:
         for cfg in args.configs:
             g = groups.get((cfg, c))
@@ -629,6 +738,7 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
             fmt(x, 2, "x") for x in ratios[c])))
     L.append("")
     L.extend(targets(groups, ratios, args))
+    L.extend(item_table(runs, args))
     fails = [(r, f) for r in runs for f in r["failures"]]
     L.append("## Correctness")
     L.append("")
@@ -683,6 +793,104 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
 
 def ms(v):
     return None if v is None else v * 1000.0
+
+
+SYSCALL_GROUPS = (
+    ("fsync+fdatasync", ("fsync", "fdatasync")),
+    ("rename", ("rename", "renameat", "renameat2")),
+    ("open", ("open", "openat")),
+    ("write", ("write", "pwrite64", "writev", "pwritev")),
+    ("flock/fcntl", ("flock", "fcntl")),
+    ("stat", ("stat", "fstat", "lstat", "newfstatat", "statx")),
+)
+
+
+def item_table(runs, args):
+    """--items: what each of frontdesk's items costs lmtp, the difference
+    between neighbouring configurations (frontdesk, fd-nospool, ...,
+    plain) of the same client count; syscalls from the --syscalls runs."""
+    chain = ["frontdesk"] + list(ITEM_NAMES) + ["plain"]
+    desc = dict((c[0], c[1]) for c in ITEM_CONFIGS)
+    desc["plain"] = "loading Sieve without a script"
+    L = []
+    for c in args.clients:
+        timed = {cfg: [r for r in runs if r["config"] == cfg and
+                       r["clients"] == c and not r.get("traced")]
+                 for cfg in chain}
+        traced = {cfg: [r for r in runs if r["config"] == cfg and
+                        r["clients"] == c and r.get("traced")]
+                  for cfg in chain}
+        present = [cfg for cfg in chain if timed[cfg] or traced[cfg]]
+        if len(present) < 3 or not any(cfg in ITEM_NAMES
+                                       for cfg in present):
+            continue
+        if not L:
+            L += ["## What each item of frontdesk costs lmtp (--items)", "",
+                  "Each row: the configuration above it minus this one, "
+                  "which lacks that item (and everything above it). CPU: "
+                  "median of the timed runs, user+system and system "
+                  "(kernel) ms per mail. Syscalls per mail: from the "
+                  "strace -c -f runs (--syscalls), which are not timed.",
+                  ""]
+        L.append("%d client(s):" % c)
+        L.append("")
+        L.append("| configuration | item it lacks | CPU ms/mail | sys ms/mail "
+                 "| item's CPU ms | item's sys ms | syscalls/mail | " +
+                 " | ".join("item's %s" % g for g, _ in SYSCALL_GROUPS) +
+                 " | item's syscalls |")
+        L.append("|---|---|---|---|---|---|---|" +
+                 "---|" * len(SYSCALL_GROUPS) + "---|")
+
+        def calls(cfg, names=None):
+            g = traced[cfg]
+            if not g:
+                return None
+            return statistics.median(
+                sum(v for k, v in r["syscalls"].items()
+                    if names is None or k in names) for r in g)
+
+        def diff(a, b):
+            return None if a is None or b is None else a - b
+        prev = None
+        for cfg in present:
+            cpu = med(timed[cfg], "cpu_ms") if timed[cfg] else None
+            sys_ = med(timed[cfg], "sys_ms") if timed[cfg] else None
+            row = ["%s" % cfg, desc.get(cfg, "-") if prev else "-",
+                   fmt(cpu, 2), fmt(sys_, 2)]
+            if prev:
+                row += [fmt(diff(med(timed[prev], "cpu_ms")
+                                 if timed[prev] else None, cpu), 2),
+                        fmt(diff(med(timed[prev], "sys_ms")
+                                 if timed[prev] else None, sys_), 2)]
+            else:
+                row += ["-", "-"]
+            row.append(fmt(calls(cfg), 1))
+            for _, names in SYSCALL_GROUPS:
+                row.append(fmt(diff(calls(prev, names), calls(cfg, names)),
+                               2) if prev else "-")
+            row.append(fmt(diff(calls(prev), calls(cfg)), 1) if prev
+                       else "-")
+            L.append("| " + " | ".join(row) + " |")
+            prev = cfg
+        L.append("")
+        # the per-syscall detail of frontdesk against plain
+        if traced["frontdesk"] and traced["plain"]:
+            fd = traced["frontdesk"][0]["syscalls"]
+            pl = traced["plain"][0]["syscalls"]
+            rows = sorted(set(fd) | set(pl),
+                          key=lambda k: -(fd.get(k, 0) - pl.get(k, 0)))
+            L.append("Syscalls per mail, frontdesk and plain (%d "
+                     "client(s), strace -c -f), largest differences first:"
+                     % c)
+            L.append("")
+            L.append("| syscall | plain | frontdesk | difference |")
+            L.append("|---|---|---|---|")
+            for k in rows[:20]:
+                L.append("| %s | %.2f | %.2f | %+.2f |"
+                         % (k, pl.get(k, 0), fd.get(k, 0),
+                            fd.get(k, 0) - pl.get(k, 0)))
+            L.append("")
+    return L
 
 
 def targets(groups, ratios, args):
@@ -754,6 +962,14 @@ def main(argv=None):
                     help="no service frontdesk-sender: each delivery starts "
                     "a runner for its spool (as before the service; needed "
                     "with a --sender of before the service)")
+    ap.add_argument("--items", action="store_true",
+                    help="also run frontdesk with its items switched off one "
+                    "at a time (%s) and tabulate what each costs lmtp"
+                    % " ".join(ITEM_NAMES))
+    ap.add_argument("--syscalls", action="store_true",
+                    help="one more repetition of each configuration with "
+                    "strace -c -f on the lmtp processes: syscalls per mail "
+                    "(not timed)")
     ap.add_argument("--no-hooks", action="store_true",
                     help="skip the micro-benchmarks (bench/classify-bench, "
                     "bench/ack-bench)")
@@ -768,9 +984,13 @@ def main(argv=None):
         args.ack_timeout = 3.0 if args.quick else 10.0
     args.clients = [int(c) for c in args.clients.replace(",", " ").split()]
     args.configs = [c for c in args.configs.replace(",", " ").split()]
+    if args.items:
+        args.configs += [c for c in ("frontdesk",) + ITEM_NAMES + ("plain",)
+                         if c not in args.configs]
     for c in args.configs:
-        if c not in CONFIGS:
+        if c not in CONFIGS + ITEM_NAMES:
             ap.error("unknown configuration %r" % c)
+    args.syscalls_now = False
     args.out = args.out or os.path.join(
         HERE, "RESULTS-quick.md" if args.quick else "RESULTS.md")
     command = "bench/run" + "".join(
@@ -807,6 +1027,10 @@ def main(argv=None):
         log("bench: expected folders and keywords of frontdesk "
             "(frontdesk-classify)")
         oracle["frontdesk"] = oracle_frontdesk(specs, classify, args.model)
+        for cfg in args.configs:
+            if is_fd(cfg) and cfg != "frontdesk":
+                oracle[cfg] = oracle_frontdesk(specs, classify, args.model,
+                                               item_settings(cfg))
         disagree = [(s, oracle["frontdesk"][s.index]) for s in specs
                     if oracle["frontdesk"][s.index][2] is not None and
                     oracle["frontdesk"][s.index][2] != s.eligible]
@@ -834,23 +1058,31 @@ def main(argv=None):
         warnings.append("ack sink capacity not measured: %s" % e)
 
     runs = []
+    plan = [(rep, c, cfg, False) for rep in range(1, args.reps + 1)
+            for c in args.clients for cfg in args.configs]
+    if args.syscalls:
+        plan += [(args.reps + 1, c, cfg, True) for c in args.clients
+                 for cfg in args.configs]
     with AckSink() as sink:
-        for rep in range(1, args.reps + 1):
-            for c in args.clients:
-                for cfg in args.configs:
-                    tag = "r%dc%d%s" % (rep, c, cfg[0:2])
-                    r = one_run(cfg, c, tag, specs, oracle, sink, args,
-                                peer_script)
-                    runs.append(r)
-                    log("  %-6s %-9s %d clients: %6.0f deliveries/s, "
-                        "p50 %s ms, p99 %s ms, acks %d/%d (ack p99 %s ms), "
-                        "dup %d, RSS %.1f MB, CPU %s ms/msg%s"
-                        % (tag, cfg, c, r["rate"], fmt(ms(r["deliv_p50"])),
-                           fmt(ms(r["deliv_p99"])), r["acks"],
-                           r["expected_acks"], fmt(ms(r["ack_p99"])),
-                           r["dups"], r["rss_mb"], fmt(r["cpu_ms"], 2),
-                           "  FAILED: " + "; ".join(r["failures"])
-                           if r["failures"] else ""))
+        for rep, c, cfg, traced in plan:
+            args.syscalls_now = traced
+            tag = "%s%dc%d%s" % ("s" if traced else "r", rep, c,
+                                 cfg if cfg.startswith("fd-")
+                                 else cfg[0:2])
+            r = one_run(cfg, c, tag, specs, oracle, sink, args,
+                        peer_script)
+            r["traced"] = traced
+            runs.append(r)
+            log("  %-6s %-9s %d clients: %6.0f deliveries/s, "
+                "p50 %s ms, p99 %s ms, acks %d/%d (ack p99 %s ms), "
+                "dup %d, RSS %.1f MB, CPU %s ms/msg (sys %s)%s"
+                % (tag, cfg, c, r["rate"], fmt(ms(r["deliv_p50"])),
+                   fmt(ms(r["deliv_p99"])), r["acks"],
+                   r["expected_acks"], fmt(ms(r["ack_p99"])),
+                   r["dups"], r["rss_mb"], fmt(r["cpu_ms"], 2),
+                   fmt(r["sys_ms"], 2),
+                   "  FAILED: " + "; ".join(r["failures"])
+                   if r["failures"] else ""))
 
     hooks_out = []
     if not args.no_hooks:

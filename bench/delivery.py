@@ -587,6 +587,219 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
     }
 
 
+# ---- the relay down or stalled (issue 14) -------------------------------------
+
+def relay_run(kind, specs, oracle, sink, args):
+    """frontdesk with the relay (the ack sink) going away ("down": its
+    connections cut, new ones refused) or hanging ("stall": connections
+    taken, nothing answered) for args.outage seconds in the middle of a
+    run.  The clients deliver at a steady args.relay_rate mails/s for
+    margin + outage + margin seconds.  Every ack must arrive, once, the
+    ones of mails delivered while the relay was away after it came back;
+    the delivery latency must not change while it is away."""
+    margin = max(5.0, args.outage / 4.0)
+    total = int(args.relay_rate * (2 * margin + args.outage))
+    clients = max(args.clients)
+    msgs = []                   # (data, sender, msgid, spec index)
+    for k in range(total):
+        spec = specs[k % len(specs)]
+        data, sender, msgid = corpus.render(
+            spec, "%s%d" % (kind[0:2], k // len(specs)))
+        msgs.append((data, sender, msgid, k % len(specs)))
+    by_msgid = {m[2]: k for k, m in enumerate(msgs)}
+    by_sender = {m[1].lower(): k for k, m in enumerate(msgs)
+                 if specs[m[3]].kind == "customer"}
+    eligible = {k for k, m in enumerate(msgs) if specs[m[3]].eligible}
+    failures, notes = [], []
+    sink.take()
+    results = [None] * total
+    t_down = t_up = None
+    with instance("frontdesk", sink, args.module, args.model, "") as dc:
+        mark = dc.log_mark()
+        sessions = [dc.lmtp(timeout=120) for _ in range(clients)]
+        warm, _ = fdtest.make_message(subject="warm-up", to=WARMUP)
+        for s in sessions:
+            s.send([WARMUP], warm, "")
+        t0 = time.monotonic() + 0.2
+        nxt = [0]
+        lock = threading.Lock()
+
+        def client(s):
+            while True:
+                with lock:
+                    k = nxt[0]
+                    nxt[0] += 1
+                if k >= total:
+                    return
+                delay = t0 + k / args.relay_rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                data, sender, _, _ = msgs[k]
+                try:
+                    results[k] = s.send([SUPPORT], data, sender)
+                except Exception as e:
+                    results[k] = e
+                    return
+        threads = [threading.Thread(target=client, args=(s,))
+                   for s in sessions]
+        for t in threads:
+            t.start()
+        time.sleep(max(0.0, t0 + margin - time.monotonic()))
+        t_down = time.monotonic()
+        sink.relay(kind)
+        time.sleep(max(0.0, t_down + args.outage - time.monotonic()))
+        sink.relay("up")
+        t_up = time.monotonic()
+        for t in threads:
+            t.join()
+        for s in sessions:
+            s.close()
+        ok = [r for r in results if isinstance(r, fdtest.LmtpResult)
+              and r.ok]
+        t_deliv = max((r.t_reply for r in ok), default=t_up)
+        # the sender retries with backoff (5 s, 10 s, 20 s, ...): after an
+        # outage of S seconds an entry waits at most about S/2 more
+        deadline = max(t_deliv, t_up) + args.ack_timeout + args.outage
+        while time.monotonic() < deadline and \
+                sink.count() < len(eligible):
+            time.sleep(0.1)
+        time.sleep(SETTLE)
+        acks = sink.take()
+        stored = dc.all_messages(SUPPORT)
+        log_text = dc.log(mark)
+
+    bad = [k for k, r in enumerate(results)
+           if not (isinstance(r, fdtest.LmtpResult) and r.ok)]
+    if bad:
+        failures.append("%d of %d messages not delivered, e.g. #%d: %s"
+                        % (len(bad), total, bad[0], results[bad[0]]))
+    for level in ("Panic", "Fatal"):
+        lines = [l for l in log_text.splitlines() if " %s: " % level in l]
+        if lines:
+            failures.append("%d %s lines in the Dovecot log, first: %s"
+                            % (len(lines), level, lines[0][:300]))
+    seen = {}
+    for m in stored:
+        seen.setdefault(m.message_id, []).append(m)
+    lost = [k for k, m in enumerate(msgs) if m[2] not in seen]
+    twice = [k for k, m in enumerate(msgs) if len(seen.get(m[2], [])) > 1]
+    if lost:
+        failures.append("%d messages not stored" % len(lost))
+    if twice:
+        failures.append("%d messages stored more than once" % len(twice))
+    wrong = 0
+    for k, m in enumerate(msgs):
+        copies = seen.get(m[2])
+        if copies and (copies[0].folder, set(copies[0].keywords)) != \
+                tuple(oracle["frontdesk"][m[3]][:2]):
+            wrong += 1
+    if wrong:
+        failures.append("%d messages filed or tagged otherwise than "
+                        "expected" % wrong)
+
+    per_msg = {}
+    stray = 0
+    for a in acks:
+        k = by_msgid.get((a.get("In-Reply-To") or "").strip())
+        if k is None:
+            for r in a.rcpts:
+                k = by_sender.get(r.lower())
+                if k is not None:
+                    break
+        if k is None:
+            stray += 1
+            continue
+        per_msg.setdefault(k, []).append(a)
+    dups = sum(len(v) - 1 for v in per_msg.values())
+    missing = [k for k in sorted(eligible) if k not in per_msg]
+    to_machine = [k for k in per_msg if k not in eligible]
+    if dups:
+        failures.append("%d duplicate acknowledgments" % dups)
+    if missing:
+        failures.append("%d of %d acknowledgments missing %.0f s after the "
+                        "relay came back" % (len(missing), len(eligible),
+                                             deadline - t_up))
+    if to_machine or stray:
+        failures.append("%d acknowledgments to machine mail or to nothing "
+                        "sent" % (len(to_machine) + stray))
+    # while the relay was away nothing may arrive; an ack may come back
+    # only once the relay answers again
+    early = [k for k, v in per_msg.items()
+             if any(t_down + 0.5 < a.time < t_up for a in v)]
+    if early:
+        failures.append("%d acknowledgments arrived while the relay was %s"
+                        % (len(early), kind))
+
+    def phase(r):
+        t = r.t_data
+        return "before" if t < t_down else "during" if t < t_up else "after"
+    lat = {"before": [], "during": [], "after": []}
+    for r in ok:
+        lat[phase(r)].append(r.t_reply - r.t_data)
+    pending = [k for k in per_msg if k in eligible and
+               isinstance(results[k], fdtest.LmtpResult) and
+               results[k].t_end < t_up and
+               min(a.time for a in per_msg[k]) >= t_down]
+    catch_up = [min(a.time for a in per_msg[k]) - t_up for k in pending]
+    before, during = lat["before"], lat["during"]
+    same = bool(before and during) and \
+        pct(during, 50) <= 1.5 * pct(before, 50) + 0.002 and \
+        pct(during, 99) <= 2.0 * pct(before, 99) + 0.005
+    if not same:
+        notes.append("delivery latency changed while the relay was %s "
+                     "(see the table)" % kind)
+    return {
+        "kind": kind, "outage": args.outage, "margin": margin,
+        "rate": args.relay_rate, "clients": clients, "total": total,
+        "eligible": len(eligible), "acks": len(acks), "dups": dups,
+        "missing": len(missing), "pending": len(pending),
+        "catch_up_p50": pct(catch_up, 50), "catch_up_max":
+        max(catch_up) if catch_up else None,
+        "lat": {p: (pct(v, 50), pct(v, 99), len(v)) for p, v in lat.items()},
+        "latency_unchanged": same,
+        "failures": failures, "notes": notes, "load": os.getloadavg()[0],
+    }
+
+
+def relay_report(rruns):
+    L = ["## The relay down or stalled (issue 14)", "",
+         "frontdesk, clients delivering a steady stream; the relay (the "
+         "ack sink) goes away for the outage in the middle of the run: "
+         "*down* cuts its connections and refuses new ones, *stall* takes "
+         "connections and answers nothing. Latency by when the mail's DATA "
+         "was sent: before, during and after the outage. Catch-up: from the "
+         "relay's return to the arrival of the ack of each mail delivered "
+         "before it.", "",
+         "| relay | outage s | mails (rate/s, clients) | acks got/expected | "
+         "duplicate | missing | arrived while away | acks waiting at "
+         "return | catch-up p50 / max s | delivery p50/p99 ms before | "
+         "during | after | latency unchanged | load |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rruns:
+        def lat(p):
+            p50, p99, n = r["lat"][p]
+            return "%s / %s (%d)" % (fmt(ms(p50)), fmt(ms(p99)), n)
+        early = sum(1 for f in r["failures"] if "arrived while" in f)
+        L.append("| %s | %.0f | %d (%.0f/s, %d) | %d/%d | %d | %d | %s | %d "
+                 "| %s / %s | %s | %s | %s | %s | %.1f |" % (
+                     r["kind"], r["outage"], r["total"], r["rate"],
+                     r["clients"], r["acks"], r["eligible"], r["dups"],
+                     r["missing"], "some" if early else "0", r["pending"],
+                     fmt(r["catch_up_p50"]), fmt(r["catch_up_max"]),
+                     lat("before"), lat("during"), lat("after"),
+                     "yes" if r["latency_unchanged"] else "**no**",
+                     r["load"]))
+    L.append("")
+    for r in rruns:
+        for f in r["failures"]:
+            L.append("- **FAILED** (relay %s): %s" % (r["kind"], f))
+        for n in r["notes"]:
+            L.append("- relay %s: %s" % (r["kind"], n))
+    if any(r["failures"] or r["notes"] for r in rruns):
+        L.append("")
+    return L
+
+
 # ---- report -----------------------------------------------------------------
 
 def fmt(v, digits=1, unit=""):
@@ -640,7 +853,7 @@ def git_info():
 
 
 def report(runs, args, info, gen, cap, started, hooks_out, warnings,
-           command):
+           command, rruns=()):
     L = []
     L.append("# Delivery benchmark results")
     L.append("")
@@ -678,7 +891,7 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
                  % (cap["rate"], cap["rate_one_conn"], cap["cpu_us"],
                     1e6 / cap["cpu_us"],
                     100 * max(r["sink_busy"] for r in runs)))
-    loads = [r["load"] for r in runs]
+    loads = [r["load"] for r in runs] + [r["load"] for r in rruns]
     L.append("- load average during the runs: %.1f-%.1f (other work on the "
              "machine shares the CPUs)" % (min(loads), max(loads)))
     L.append("")
@@ -739,7 +952,12 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
     L.append("")
     L.extend(targets(groups, ratios, args))
     L.extend(item_table(runs, args))
-    fails = [(r, f) for r in runs for f in r["failures"]]
+    if rruns:
+        L.extend(relay_report(rruns))
+    fails = [(r, f) for r in runs for f in r["failures"]] + \
+        [({"config": "frontdesk, relay " + r["kind"],
+           "clients": r["clients"], "tag": "relay-" + r["kind"]}, f)
+         for r in rruns for f in r["failures"]]
     L.append("## Correctness")
     L.append("")
     if not fails:
@@ -970,6 +1188,15 @@ def main(argv=None):
                     help="one more repetition of each configuration with "
                     "strace -c -f on the lmtp processes: syscalls per mail "
                     "(not timed)")
+    ap.add_argument("--relay", default=None,
+                    help='relay scenarios to run after the others: "down '
+                    'stall" (default), one of them, or "none"')
+    ap.add_argument("--outage", type=float, default=None,
+                    help="seconds the relay is down or stalled (default "
+                    "60, --quick 10)")
+    ap.add_argument("--relay-rate", type=float, default=20.0,
+                    help="mails/s delivered during the relay scenarios "
+                    "(default 20)")
     ap.add_argument("--no-hooks", action="store_true",
                     help="skip the micro-benchmarks (bench/classify-bench, "
                     "bench/ack-bench)")
@@ -991,6 +1218,13 @@ def main(argv=None):
         if c not in CONFIGS + ITEM_NAMES:
             ap.error("unknown configuration %r" % c)
     args.syscalls_now = False
+    if args.outage is None:
+        args.outage = 10.0 if args.quick else 60.0
+    args.relay = [r for r in (args.relay or "down stall").replace(
+        ",", " ").split() if r != "none"]
+    for r in args.relay:
+        if r not in ("down", "stall"):
+            ap.error("unknown relay scenario %r" % r)
     args.out = args.out or os.path.join(
         HERE, "RESULTS-quick.md" if args.quick else "RESULTS.md")
     command = "bench/run" + "".join(
@@ -1020,7 +1254,7 @@ def main(argv=None):
     if "peer" in args.configs:
         log("bench: expected folders and keywords of the peer (sieve-test)")
         oracle["peer"] = oracle_peer(specs, peer_script)
-    if "frontdesk" in args.configs:
+    if "frontdesk" in args.configs or args.relay:
         classify = find_classify()
         if not classify:
             sys.exit("bench: frontdesk-classify not built (scripts/build)")
@@ -1084,6 +1318,21 @@ def main(argv=None):
                    "  FAILED: " + "; ".join(r["failures"])
                    if r["failures"] else ""))
 
+        rruns = []
+        for kind in args.relay:
+            log("bench: relay %s for %.0f s in the middle of a run ..."
+                % (kind, args.outage))
+            r = relay_run(kind, specs, oracle, sink, args)
+            rruns.append(r)
+            log("  relay %s: %d mails, acks %d/%d, dup %d, missing %d, "
+                "catch-up max %s s, latency before/during p99 %s/%s ms%s"
+                % (kind, r["total"], r["acks"], r["eligible"], r["dups"],
+                   r["missing"], fmt(r["catch_up_max"]),
+                   fmt(ms(r["lat"]["before"][1])),
+                   fmt(ms(r["lat"]["during"][1])),
+                   "  FAILED: " + "; ".join(r["failures"])
+                   if r["failures"] else ""))
+
     hooks_out = []
     if not args.no_hooks:
         for name, title in HOOKS:
@@ -1102,7 +1351,7 @@ def main(argv=None):
             hooks_out.append((title, text))
 
     text, fails = report(runs, args, info, gen, cap, started, hooks_out,
-                         warnings, command)
+                         warnings, command, rruns)
     with open(args.out, "w") as f:
         f.write(text)
     log("")

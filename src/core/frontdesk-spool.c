@@ -161,7 +161,7 @@ int frontdesk_spool_write(const char *spool_dir,
 			  bool fsync_data, const char **error_r)
 {
 	const char *tmp_path, *path;
-	string_t *hdr = t_str_new(512);
+	string_t *hdr = t_str_new(512 + e->message_size);
 	int fd;
 
 	if (strchr(e->name, '/') != NULL || e->name[0] == '.') {
@@ -193,8 +193,9 @@ int frontdesk_spool_write(const char *spool_dir,
 		errno = open_errno;
 		return -1;
 	}
+	/* one write() for the header and the message */
+	str_append_data(hdr, e->message, e->message_size);
 	if (write_full(fd, str_data(hdr), str_len(hdr)) < 0 ||
-	    write_full(fd, e->message, e->message_size) < 0 ||
 	    (fsync_data && fdatasync(fd) < 0)) {
 		*error_r = t_strdup_printf("write(%s) failed: %m", tmp_path);
 		i_close_fd(&fd);

@@ -69,10 +69,16 @@ ITEM_CONFIGS = (
 ITEM_NAMES = tuple(c[0] for c in ITEM_CONFIGS)
 
 
+# --baseline DIR: frontdesk of another build tree (DIR/.libs/ and
+# DIR/frontdesk-sender), e.g. main's, as configuration fd-base in the same
+# interleaved runs: a before/after comparison that machine drift hits alike
+BASELINE = None
+
+
 def item_settings(config):
     """FD_SETTINGS for a frontdesk configuration or item variant."""
     out = dict(FD_SETTINGS)
-    if config == "frontdesk":
+    if config in ("frontdesk", "fd-base"):
         return out
     for name, _, over in ITEM_CONFIGS:
         if over is None:
@@ -237,12 +243,32 @@ def instance(config, sink, module, model, peer_script):
     if config == "sieve":
         return fdtest.Dovecot(users=users, load_frontdesk=False,
                               use_sieve=True, sink=sink, name="sieve")
+    if config == "fd-base":
+        return BaselineDovecot(module_path=BASELINE[0], load_frontdesk=True,
+                               use_sieve=True, users=users,
+                               plugin_settings=dict(FD_SETTINGS,
+                                                    frontdesk_model=model),
+                               sink=sink, name=config,
+                               sender_service=SENDER_SERVICE)
     return fdtest.Dovecot(module_path=module, load_frontdesk=True,
                           use_sieve=True, users=users,
                           plugin_settings=dict(item_settings(config),
                                                frontdesk_model=model),
                           sink=sink, name=config,
                           sender_service=SENDER_SERVICE)
+
+
+class BaselineDovecot(fdtest.Dovecot):
+    """An instance with the baseline's frontdesk-sender: fdtest copies
+    DEFAULT_SENDER when the instance starts."""
+
+    def start(self):
+        own = fdtest.DEFAULT_SENDER
+        fdtest.DEFAULT_SENDER = BASELINE[1]
+        try:
+            return super().start()
+        finally:
+            fdtest.DEFAULT_SENDER = own
 
 
 def _cpu(pid, part=None):
@@ -397,7 +423,7 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
     by_sender = {m[1].lower(): i for i, m in enumerate(msgs)
                  if specs[i].kind == "customer"}
     eligible = {i for i, s in enumerate(specs) if s.eligible}
-    expect_acks = config in ("peer", "frontdesk")
+    expect_acks = config in ("peer", "frontdesk", "fd-base")
     failures, notes = [], []
     sink.take()
     sink_cpu0 = _cpu(sink.proc.pid)
@@ -534,7 +560,7 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
                                " -- this frontdesk build sent none (acks "
                                "not implemented yet, or their submission "
                                "failed: see the notes)"
-                               if config == "frontdesk" else ""))
+                               if is_fd(config) else ""))
         else:
             i = missing[0]
             failures.append("%d of %d acknowledgments missing, e.g. for #%d "
@@ -546,7 +572,7 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
     if unauto:
         failures.append("%d acknowledgments without Auto-Submitted: "
                         "auto-replied" % len(unauto))
-    if config == "frontdesk" and expect_acks:
+    if config in ("frontdesk", "fd-base"):
         bad_id = [a for v in per_msg.values() for a in v
                   if not re.match(r"<frontdesk\.[^@>]+@[^>]+>",
                                   a.get("Message-ID") or "")]
@@ -936,19 +962,30 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
     L.append("")
     L.append("Ratios of the median deliveries/s:")
     L.append("")
-    L.append("| clients | frontdesk/plain | frontdesk/peer | peer/plain |")
-    L.append("|---|---|---|---|")
+    base = "fd-base" in args.configs
+    L.append("| clients | frontdesk/plain | frontdesk/peer | peer/plain |" +
+             (" fd-base/plain | fd-base/peer | lmtp CPU frontdesk / "
+              "fd-base / plain ms |" if base else ""))
+    L.append("|---|---|---|---|" + ("---|---|---|" if base else ""))
     ratios = {}
     for c in args.clients:
         m = {cfg: med(groups.get((cfg, c), []), "rate")
-             for cfg in CONFIGS}
+             for cfg in CONFIGS + ("fd-base",)}
 
         def ratio(a, b):
             return m[a] / m[b] if m.get(a) and m.get(b) else None
         ratios[c] = (ratio("frontdesk", "plain"), ratio("frontdesk", "peer"),
                      ratio("peer", "plain"))
+        extra = ""
+        if base:
+            extra = " %s | %s | %s |" % (
+                fmt(ratio("fd-base", "plain"), 2, "x"),
+                fmt(ratio("fd-base", "peer"), 2, "x"),
+                " / ".join(fmt(med(groups.get((cfg, c), []), "cpu_ms")
+                               if groups.get((cfg, c)) else None, 2)
+                           for cfg in ("frontdesk", "fd-base", "plain")))
         L.append("| %d | %s | %s | %s |" % ((c,) + tuple(
-            fmt(x, 2, "x") for x in ratios[c])))
+            fmt(x, 2, "x") for x in ratios[c])) + extra)
     L.append("")
     L.extend(targets(groups, ratios, args))
     L.extend(item_table(runs, args))
@@ -1193,6 +1230,11 @@ def main(argv=None):
                     help="no service frontdesk-sender: each delivery starts "
                     "a runner for its spool (as before the service; needed "
                     "with a --sender of before the service)")
+    ap.add_argument("--baseline", default=None, metavar="DIR",
+                    help="also run the frontdesk of another build tree "
+                    "(DIR/.libs/lib95_frontdesk_plugin.so, "
+                    "DIR/frontdesk-sender) as configuration fd-base, "
+                    "interleaved with the others")
     ap.add_argument("--items", action="store_true",
                     help="also run frontdesk with its items switched off one "
                     "at a time (%s) and tabulate what each costs lmtp"
@@ -1228,9 +1270,19 @@ def main(argv=None):
         args.configs += [c for c in ("frontdesk",) + ITEM_NAMES + ("plain",)
                          if c not in args.configs]
     for c in args.configs:
-        if c not in CONFIGS + ITEM_NAMES:
+        if c not in CONFIGS + ITEM_NAMES + ("fd-base",):
             ap.error("unknown configuration %r" % c)
     args.syscalls_now = False
+    if args.baseline:
+        global BASELINE
+        BASELINE = (os.path.join(args.baseline, ".libs",
+                                 "lib95_frontdesk_plugin.so"),
+                    os.path.join(args.baseline, "frontdesk-sender"))
+        for p in BASELINE:
+            if not os.path.exists(p):
+                ap.error("--baseline: %s missing" % p)
+        if "fd-base" not in args.configs:
+            args.configs.append("fd-base")
     if args.outage is None:
         args.outage = 10.0 if args.quick else 60.0
     args.relay = [r for r in (args.relay or "down stall").replace(
@@ -1275,7 +1327,9 @@ def main(argv=None):
             "(frontdesk-classify)")
         oracle["frontdesk"] = oracle_frontdesk(specs, classify, args.model)
         for cfg in args.configs:
-            if is_fd(cfg) and cfg != "frontdesk":
+            if cfg == "fd-base":
+                oracle[cfg] = oracle["frontdesk"]
+            elif is_fd(cfg) and cfg != "frontdesk":
                 oracle[cfg] = oracle_frontdesk(specs, classify, args.model,
                                                item_settings(cfg))
         disagree = [(s, oracle["frontdesk"][s.index]) for s in specs

@@ -13,7 +13,10 @@ when the final "." of DATA arrives, before the 250 is sent.
 
 Run as a script it is the server itself (AckSink starts it that way): it
 prints its port, then answers one command a line on stdin: "count",
-"take" (a JSON list), "quit".
+"take" (a JSON list), "quit", and for the relay scenarios (issue 14)
+"down" (the relay goes away: open connections are cut, new ones are
+refused), "stall" (connections are taken but nothing is answered, also
+on the ones already open) and "up" (back to normal, on the same port).
 """
 
 import asyncio
@@ -57,16 +60,38 @@ class _Session(asyncio.BufferedProtocol):
     of its own: asyncio's plain recv() allocates 256 KiB per read, an
     mmap/mremap/munmap that cost more than everything else here."""
 
-    def __init__(self, records):
+    def __init__(self, records, server=None):
         self.records = records
+        self.server = server
         self.buf = b""
         self.in_data = False
+        self.greeted = False
         self.mail_from, self.rcpts = None, []
         self.rbuf = memoryview(bytearray(65536))
 
     def connection_made(self, transport):
         self.transport = transport
-        transport.write(b"220 bench-sink ESMTP\r\n")
+        if self.server is not None:
+            self.server.sessions.add(self)
+            if self.server.stalled:
+                return          # greeted when the relay answers again
+        self.greet()
+
+    def greet(self):
+        if not self.greeted:
+            self.greeted = True
+            self.transport.write(b"220 bench-sink ESMTP\r\n")
+
+    def connection_lost(self, exc):
+        if self.server is not None:
+            self.server.sessions.discard(self)
+
+    def resume(self):
+        """The relay answers again: greet, then what arrived meanwhile."""
+        if self.transport.is_closing():
+            return
+        self.greet()
+        self.data_received(b"")
 
     def get_buffer(self, sizehint):
         return self.rbuf
@@ -76,6 +101,8 @@ class _Session(asyncio.BufferedProtocol):
 
     def data_received(self, data):
         self.buf += data
+        if self.server is not None and self.server.stalled:
+            return              # read, never answered while stalled
         out = []
         while self.buf:
             if self.in_data:
@@ -139,11 +166,42 @@ class _Session(asyncio.BufferedProtocol):
 class _Server:
     def __init__(self):
         self.records = []
+        self.sessions = set()
+        self.stalled = False
+        self.server = None
+        self.port = None
+
+    async def listen(self, port):
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            lambda: _Session(self.records, self), "127.0.0.1", port,
+            backlog=512, reuse_address=True)
+        self.port = self.server.sockets[0].getsockname()[1]
 
     def command(self, line):
         cmd = line.strip()
         if cmd == "count":
             return str(len(self.records))
+        if cmd == "down":
+            # refused from now on, and the open connections cut
+            self.stalled = False
+            if self.server is not None:
+                self.server.close()
+                self.server = None
+            for sess in list(self.sessions):
+                sess.transport.abort()
+            self.sessions.clear()
+            return "ok"
+        if cmd == "stall":
+            self.stalled = True
+            return "ok"
+        if cmd == "up":
+            self.stalled = False
+            for sess in list(self.sessions):
+                sess.resume()
+            if self.server is None:
+                return self.listen(self.port)    # "ok" once listening
+            return "ok"
         if cmd == "take":
             recs, self.records[:] = list(self.records), []
             return json.dumps([[t, f, r, base64.b64encode(h).decode(), n]
@@ -154,24 +212,33 @@ class _Server:
 
     async def main(self, port):
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(
-            lambda: _Session(self.records), "127.0.0.1", port, backlog=512)
-        print(server.sockets[0].getsockname()[1], flush=True)
+        await self.listen(port)
+        print(self.port, flush=True)
         done = loop.create_future()
         stdin = sys.stdin.buffer
+
+        def reply(out):
+            sys.stdout.write(out + "\n")
+            sys.stdout.flush()
+
+        async def reply_when(coro):
+            await coro
+            reply("ok")
 
         def on_command():
             line = stdin.readline()
             out = self.command(line.decode()) if line else None
             if out is None:
                 done.set_result(None)
-                return
-            sys.stdout.write(out + "\n")
-            sys.stdout.flush()
+            elif asyncio.iscoroutine(out):
+                loop.create_task(reply_when(out))
+            else:
+                reply(out)
 
         loop.add_reader(stdin.fileno(), on_command)
         await done
-        server.close()
+        if self.server is not None:
+            self.server.close()
 
 
 def _angle(line):
@@ -210,6 +277,11 @@ class AckSink:
 
     def count(self):
         return int(self._ask("count"))
+
+    def relay(self, state):
+        """"down", "stall" or "up" (see the module's docstring)."""
+        if self._ask(state).strip() != "ok":
+            raise RuntimeError("ack sink did not take %r" % state)
 
     def take(self):
         """The acks received since the last take(), oldest first."""

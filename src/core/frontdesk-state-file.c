@@ -88,8 +88,11 @@ static int bucket_open(struct frontdesk_state *state, const char *kind,
 	return 1;
 }
 
+/* Read the bucket into buf; size_r is the file's size (what a rewrite
+   shorter than it must cut off). */
 static int bucket_read(struct frontdesk_state *state, int fd,
-		       const char *path, string_t *buf, const char **error_r)
+		       const char *path, string_t *buf, uoff_t *size_r,
+		       const char **error_r)
 {
 	struct stat st;
 	ssize_t ret;
@@ -98,6 +101,7 @@ static int bucket_read(struct frontdesk_state *state, int fd,
 		*error_r = t_strdup_printf("fstat(%s) failed: %m", path);
 		return -1;
 	}
+	*size_r = st.st_size;
 	if (st.st_size > BUCKET_MAX_SIZE) {
 		/* not ours, or damaged: starting over costs at worst a
 		   second acknowledgment, reading it all could cost memory */
@@ -117,12 +121,17 @@ static int bucket_read(struct frontdesk_state *state, int fd,
 	return 0;
 }
 
+/* Write content at offset, and cut off what was after it in a file of
+   old_size bytes: only when there is something to cut (an append at the
+   end, the usual claim, needs no ftruncate()). */
 static int bucket_write(int fd, const char *path, const string_t *content,
-			uoff_t offset, const char **error_r)
+			uoff_t offset, uoff_t old_size, const char **error_r)
 {
+	uoff_t end = offset + str_len(content);
+
 	if (pwrite_full(fd, str_data(content), str_len(content),
 			offset) < 0 ||
-	    ftruncate(fd, offset + str_len(content)) < 0) {
+	    (end < old_size && ftruncate(fd, end) < 0)) {
 		*error_r = t_strdup_printf("write(%s) failed: %m", path);
 		return -1;
 	}
@@ -187,13 +196,14 @@ int frontdesk_state_file_claim(struct frontdesk_state *state, const char *ticket
 	const char *hash = frontdesk_state_hash(ticket), *path, *line;
 	string_t *buf = t_str_new(4096), *out;
 	size_t pos = 0, len;
+	uoff_t size;
 	bool prune = FALSE;
 	int fd, ret = 1;
 
 	if (bucket_open(state, "ticket-db", hash, TRUE, &fd, &path,
 			error_r) < 0)
 		return -1;
-	if (bucket_read(state, fd, path, buf, error_r) < 0) {
+	if (bucket_read(state, fd, path, buf, &size, error_r) < 0) {
 		i_close_fd(&fd);
 		return -1;
 	}
@@ -224,7 +234,7 @@ int frontdesk_state_file_claim(struct frontdesk_state *state, const char *ticket
 		str_printfa(out, "%s %ld %s\n", hash, (long)ioloop_time,
 			    value);
 		/* appended after the last whole line */
-		if (bucket_write(fd, path, out, pos, error_r) < 0)
+		if (bucket_write(fd, path, out, pos, size, error_r) < 0)
 			ret = -1;
 	}
 	/* closing releases the lock */
@@ -238,13 +248,14 @@ int frontdesk_state_file_lookup(struct frontdesk_state *state, const char *ticke
 	const char *hash = frontdesk_state_hash(ticket), *path, *line, *p, *end;
 	string_t *buf = t_str_new(4096);
 	size_t pos = 0, len;
+	uoff_t size;
 	int fd, ret;
 
 	ret = bucket_open(state, "ticket-db", hash, FALSE, &fd, &path,
 			  error_r);
 	if (ret <= 0)
 		return ret;
-	ret = bucket_read(state, fd, path, buf, error_r);
+	ret = bucket_read(state, fd, path, buf, &size, error_r);
 	i_close_fd(&fd);
 	if (ret < 0)
 		return -1;
@@ -268,13 +279,14 @@ int frontdesk_state_file_release(struct frontdesk_state *state, const char *tick
 	const char *hash = frontdesk_state_hash(ticket), *path, *line;
 	string_t *buf = t_str_new(4096), *out;
 	size_t pos = 0, len;
+	uoff_t size;
 	bool found = FALSE;
 	int fd, ret;
 
 	ret = bucket_open(state, "ticket-db", hash, TRUE, &fd, &path, error_r);
 	if (ret < 0)
 		return -1;
-	if (bucket_read(state, fd, path, buf, error_r) < 0) {
+	if (bucket_read(state, fd, path, buf, &size, error_r) < 0) {
 		i_close_fd(&fd);
 		return -1;
 	}
@@ -287,7 +299,7 @@ int frontdesk_state_file_release(struct frontdesk_state *state, const char *tick
 			str_append_c(out, '\n');
 		}
 	}
-	ret = found ? bucket_write(fd, path, out, 0, error_r) : 0;
+	ret = found ? bucket_write(fd, path, out, 0, size, error_r) : 0;
 	/* closing releases the lock */
 	i_close_fd(&fd);
 	return ret;
@@ -302,12 +314,13 @@ int frontdesk_state_file_count(struct frontdesk_state *state, const char *key,
 	unsigned long num, updated;
 	unsigned int count = 0;
 	size_t pos = 0, len;
+	uoff_t size;
 	int fd, ret = 0;
 
 	if (bucket_open(state, "counter-db", hash, TRUE, &fd, &path,
 			error_r) < 0)
 		return -1;
-	if (bucket_read(state, fd, path, buf, error_r) < 0) {
+	if (bucket_read(state, fd, path, buf, &size, error_r) < 0) {
 		i_close_fd(&fd);
 		return -1;
 	}
@@ -329,7 +342,7 @@ int frontdesk_state_file_count(struct frontdesk_state *state, const char *key,
 	count++;
 	str_printfa(out, "%s %lu %u %ld\n", hash, window, count,
 		    (long)ioloop_time);
-	if (bucket_write(fd, path, out, 0, error_r) < 0)
+	if (bucket_write(fd, path, out, 0, size, error_r) < 0)
 		ret = -1;
 	/* closing releases the lock */
 	i_close_fd(&fd);

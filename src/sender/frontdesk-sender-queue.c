@@ -39,6 +39,10 @@ struct frontdesk_sender_spool {
 	pool_t waiting_pool;
 	HASH_TABLE(const char *, void *) waiting_until;
 	unsigned int waiting;
+	/* a send to this relay just went through while entries waited for
+	   their retry: the next scan sends those of this relay at once
+	   (the relay is back; their backoff was for it being away) */
+	char *relay_back;
 	time_t due;
 	struct timeout *to_due;
 	frontdesk_sender_spool_idle_t *idle_callback;
@@ -91,6 +95,7 @@ void frontdesk_sender_spool_free(struct frontdesk_sender_spool **_spool)
 	timeout_remove(&spool->to_due);
 	if (spool->lock_fd != -1)
 		i_close_fd(&spool->lock_fd);
+	i_free(spool->relay_back);
 	i_free(spool->dir);
 	i_free(spool);
 }
@@ -203,6 +208,14 @@ static void entry_fail(struct frontdesk_sender_spool *spool,
 	spool_move_failed(spool, e->name);
 }
 
+/* The relay an entry goes through, as far as the queue tells relays
+   apart (the sendmail binary counts as one). */
+static const char *entry_relay(const struct frontdesk_spool_entry *e)
+{
+	return e->submission_host != NULL && *e->submission_host != '\0' ?
+		e->submission_host : "sendmail";
+}
+
 static void queue_send_callback(int status, const char *error, void *context)
 {
 	struct queue_send *qs = context;
@@ -220,6 +233,13 @@ static void queue_send_callback(int status, const char *error, void *context)
 		       e->ticket, str_sanitize(e->rcpt_to, 80), e->attempts,
 		       (long)(time(NULL) - e->created));
 		frontdesk_spool_done(spool->dir, e->name, &spool->spare_count);
+		if (spool->waiting > 0) {
+			/* the relay is back: the entries waiting for it go
+			   now, not when their backoff ends */
+			i_free(spool->relay_back);
+			spool->relay_back = i_strdup(entry_relay(e));
+			spool_set_due(spool, time(NULL));
+		}
 	} else if (status < 0) {
 		entry_fail(spool, e, error);
 	} else {
@@ -266,7 +286,7 @@ static time_t spool_entry(struct frontdesk_sender_spool *spool,
 		return 0;
 	cached = POINTER_CAST_TO(hash_table_lookup(spool->waiting_until,
 						   name), time_t);
-	if (cached > now)
+	if (cached > now && spool->relay_back == NULL)
 		return cached;
 	pool = pool_alloconly_create("frontdesk spool entry", 4096);
 	ret = frontdesk_spool_read(pool, spool->dir, name, &e, &error);
@@ -279,7 +299,8 @@ static time_t spool_entry(struct frontdesk_sender_spool *spool,
 		pool_unref(&pool);
 		return 0;
 	}
-	if (e->next_try > now) {
+	if (e->next_try > now && (spool->relay_back == NULL ||
+				  strcmp(entry_relay(e), spool->relay_back) != 0)) {
 		spool_waiting_set(spool, name, e->next_try);
 		pool_unref(&pool);
 		return e->next_try;
@@ -359,6 +380,7 @@ void frontdesk_sender_spool_scan(struct frontdesk_sender_spool *spool)
 				first = next;
 		}
 	}
+	i_free(spool->relay_back);
 	timeout_remove(&spool->to_due);
 	if (first != 0)
 		spool_set_due(spool, first);

@@ -286,3 +286,30 @@ def test_cron_runner_flushes_a_spool(frontdesk_built):
         acks = settle(sink, 3, quiet=1.0)
         assert sorted(in_reply_to(acks)) == sorted(c[2] for c in convs)
         assert queue(dc) == []
+
+
+def test_relay_back_waiting_acks_go_with_the_next_one(frontdesk_built):
+    """Relay down: an ack fails twice and waits 10 s for its third try.
+    When the relay is back, the next ack that goes through takes the
+    waiting one along, instead of leaving it to wait out its backoff;
+    each is sent once."""
+    port = free_port()
+    sink = SmtpSink(port=port)
+    with instance(frontdesk_built, port, name="back") as dc:
+        wait_service(dc)
+        (a, b) = conversations("back", 2)
+        deliver(dc, a[0], a[1])
+        assert dc.wait_log("not sent (attempt 2)", timeout=20)
+        sink.start()
+        try:
+            t0 = time.monotonic()
+            deliver(dc, b[0], b[1])
+            msgs = sink.wait_for(2, timeout=8)
+            took = time.monotonic() - t0
+            assert sorted(in_reply_to(msgs)) == sorted([a[2], b[2]])
+            assert took < 3.0, "the waiting ack took %.1f s" % took
+            assert sorted(in_reply_to(settle(sink, 2))) == \
+                sorted([a[2], b[2]])
+            assert queue(dc) == []
+        finally:
+            sink.stop()

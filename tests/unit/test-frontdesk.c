@@ -19,6 +19,7 @@ int main(void)
 		test_hours,
 		test_dkim,
 		test_spool,
+		test_state,
 		test_weights,
 		test_rspamd,
 		test_compat_json,

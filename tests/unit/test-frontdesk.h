@@ -15,6 +15,7 @@ void test_ack(void);
 void test_hours(void);
 void test_dkim(void);
 void test_spool(void);
+void test_state(void);
 void test_weights(void);
 void test_rspamd(void);
 void test_compat_json(void);

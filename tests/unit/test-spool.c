@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 static const char *spool_tmpdir(void)
@@ -133,6 +134,39 @@ static void test_spool_spare(void)
 	test_end();
 }
 
+static void test_spool_spare_not_empty(void)
+{
+	struct frontdesk_spool_entry e, *r;
+	const char *dir, *error, *path;
+	struct stat st;
+	int fd;
+
+	/* a spare left with content (a crash between emptying it and
+	   putting it aside, or a hand-made file): reusing it must not leave
+	   the old bytes behind the new entry */
+	test_begin("spool reuses a spare file that was not emptied");
+	dir = spool_tmpdir();
+	test_assert(frontdesk_spool_mkdirs(dir, &error) == 0);
+	path = t_strconcat(dir, "/spare/1000.a.1", NULL);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	test_assert(fd >= 0);
+	for (unsigned int i = 0; i < 200; i++)
+		test_assert(write(fd, "old ack text\r\n", 14) == 14);
+	i_close_fd(&fd);
+
+	spool_entry(&e, "1001.b.1", "Subject: new\r\n\r\nhello\r\n");
+	test_assert(frontdesk_spool_write(dir, &e, FALSE, &error) == 0);
+	test_assert(frontdesk_spool_spare_count(dir) == 0);
+	test_assert(frontdesk_spool_read(pool_datastack_create(), dir,
+					 "1001.b.1", &r, &error) == 1);
+	test_assert(r->message_size == e.message_size &&
+		    memcmp(r->message, e.message, e.message_size) == 0);
+	test_assert(stat(t_strconcat(dir, "/queue/1001.b.1", NULL),
+			 &st) == 0 && st.st_size < 2800);
+	spool_remove(dir);
+	test_end();
+}
+
 static void test_spool_backoff(void)
 {
 	test_begin("spool retry backoff");
@@ -149,5 +183,6 @@ void test_spool(void)
 {
 	test_spool_roundtrip();
 	test_spool_spare();
+	test_spool_spare_not_empty();
 	test_spool_backoff();
 }

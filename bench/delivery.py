@@ -518,13 +518,7 @@ def one_run(config, clients, tag, specs, oracle, sink, args, peer_script):
     per_msg = {}
     stray, unauto = [], []
     for a in acks:
-        irt = a.get("In-Reply-To") or ""
-        i = by_msgid.get(irt.strip())
-        if i is None:
-            for r in a.rcpts:
-                i = by_sender.get(r.lower())
-                if i is not None:
-                    break
+        i = fdtest.ack_owner(a, by_msgid, by_sender)
         if i is None:
             stray.append(a)
             continue
@@ -671,11 +665,13 @@ def relay_run(kind, specs, oracle, sink, args):
         for t in threads:
             t.start()
         time.sleep(max(0.0, t0 + margin - time.monotonic()))
-        t_down = time.monotonic()
+        # the outage is from the sink's "ok" (an ack it was already taking
+        # when told may still land before that) until it is told to answer
         sink.relay(kind)
+        t_down = time.monotonic()
         time.sleep(max(0.0, t_down + args.outage - time.monotonic()))
-        sink.relay("up")
         t_up = time.monotonic()
+        sink.relay("up")
         for t in threads:
             t.join()
         for s in sessions:
@@ -726,12 +722,7 @@ def relay_run(kind, specs, oracle, sink, args):
     per_msg = {}
     stray = 0
     for a in acks:
-        k = by_msgid.get((a.get("In-Reply-To") or "").strip())
-        if k is None:
-            for r in a.rcpts:
-                k = by_sender.get(r.lower())
-                if k is not None:
-                    break
+        k = fdtest.ack_owner(a, by_msgid, by_sender)
         if k is None:
             stray += 1
             continue

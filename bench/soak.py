@@ -341,12 +341,7 @@ def main(argv=None):
     # --- acknowledgments ---------------------------------------------------
     per_msg, stray = {}, []
     for a in acks:
-        k = by_msgid.get((a.get("In-Reply-To") or "").strip())
-        if k is None:
-            for r in a.rcpts:
-                k = by_sender.get(r.lower())
-                if k is not None:
-                    break
+        k = fdtest.ack_owner(a, by_msgid, by_sender)
         if k is None:
             stray.append(a)
         else:

@@ -245,6 +245,19 @@ def vars_24(value):
     return re.sub(r"%[undh%]", lambda m: VARS_24[m.group(0)], value)
 
 
+def ack_owner(ack, by_msgid, by_sender):
+    """What an acknowledgment at the sink answers: by_msgid's value for its
+    In-Reply-To, else by_sender's for one of its recipients, else None
+    (the benchmarks match acks to the mails they delivered)."""
+    k = by_msgid.get((ack.get("In-Reply-To") or "").strip())
+    if k is None:
+        for r in ack.rcpts:
+            k = by_sender.get(r.lower())
+            if k is not None:
+                break
+    return k
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

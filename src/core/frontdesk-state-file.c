@@ -124,7 +124,8 @@ static int bucket_read(struct frontdesk_state *state, int fd,
 /* Write content at offset, and cut off what was after it in a file of
    old_size bytes: only when there is something to cut (an append at the
    end, the usual claim, needs no ftruncate()). */
-static int bucket_write(int fd, const char *path, const string_t *content,
+static int bucket_write(struct frontdesk_state *state, int fd,
+			const char *path, const string_t *content,
 			uoff_t offset, uoff_t old_size, const char **error_r)
 {
 	uoff_t end = offset + str_len(content);
@@ -133,6 +134,10 @@ static int bucket_write(int fd, const char *path, const string_t *content,
 			offset) < 0 ||
 	    (end < old_size && ftruncate(fd, end) < 0)) {
 		*error_r = t_strdup_printf("write(%s) failed: %m", path);
+		return -1;
+	}
+	if (state->fsync && fdatasync(fd) < 0) {
+		*error_r = t_strdup_printf("fdatasync(%s) failed: %m", path);
 		return -1;
 	}
 	return 0;
@@ -234,7 +239,7 @@ int frontdesk_state_file_claim(struct frontdesk_state *state, const char *ticket
 		str_printfa(out, "%s %ld %s\n", hash, (long)ioloop_time,
 			    value);
 		/* appended after the last whole line */
-		if (bucket_write(fd, path, out, pos, size, error_r) < 0)
+		if (bucket_write(state, fd, path, out, pos, size, error_r) < 0)
 			ret = -1;
 	}
 	/* closing releases the lock */
@@ -299,7 +304,7 @@ int frontdesk_state_file_release(struct frontdesk_state *state, const char *tick
 			str_append_c(out, '\n');
 		}
 	}
-	ret = found ? bucket_write(fd, path, out, 0, size, error_r) : 0;
+	ret = found ? bucket_write(state, fd, path, out, 0, size, error_r) : 0;
 	/* closing releases the lock */
 	i_close_fd(&fd);
 	return ret;
@@ -342,7 +347,7 @@ int frontdesk_state_file_count(struct frontdesk_state *state, const char *key,
 	count++;
 	str_printfa(out, "%s %lu %u %ld\n", hash, window, count,
 		    (long)ioloop_time);
-	if (bucket_write(fd, path, out, 0, size, error_r) < 0)
+	if (bucket_write(state, fd, path, out, 0, size, error_r) < 0)
 		ret = -1;
 	/* closing releases the lock */
 	i_close_fd(&fd);

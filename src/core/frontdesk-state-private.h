@@ -15,6 +15,8 @@ struct frontdesk_state {
 	   the dict is only asked to release a claim. */
 	unsigned int budget_msecs, request_msecs, spent_msecs;
 	bool failed;
+	/* flush each file write to disk (the admin's mail_fsync = always) */
+	bool fsync;
 };
 
 /* 32 hex digits of SHA-256: keys are stored hashed. */

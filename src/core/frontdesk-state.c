@@ -22,6 +22,11 @@ const char *frontdesk_state_hash(const char *key)
 	return binary_to_hex(digest, 16);
 }
 
+void frontdesk_state_set_fsync(struct frontdesk_state *state, bool fsync)
+{
+	state->fsync = fsync;
+}
+
 int frontdesk_state_init(const char *dir, const char *dict_uri,
 			 unsigned int timeout_msecs, const char *namespace,
 			 struct event *event, struct frontdesk_state **state_r,

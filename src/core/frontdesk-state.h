@@ -19,6 +19,10 @@ int frontdesk_state_init(const char *dir, const char *dict_uri,
 			 struct event *event, struct frontdesk_state **state_r,
 			 const char **error_r);
 void frontdesk_state_deinit(struct frontdesk_state **state);
+/* With TRUE each write of the file store is flushed to disk before the
+   call returns (fdatasync), as Dovecot does with mail_fsync = always: a
+   claim then survives a power cut as surely as the ack it guards. */
+void frontdesk_state_set_fsync(struct frontdesk_state *state, bool fsync);
 /* Did a request of this delivery fail already? (Its error was reported.) */
 bool frontdesk_state_failed(const struct frontdesk_state *state);
 

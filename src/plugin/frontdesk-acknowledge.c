@@ -24,6 +24,7 @@
 #include "frontdesk-ticket.h"
 #include "frontdesk-ack.h"
 #include "frontdesk-state.h"
+#include "frontdesk-compat-storage.h"
 #include "frontdesk-plugin.h"
 #include "frontdesk-ack-queue.h"
 #include "frontdesk-spamcheck.h"
@@ -228,10 +229,15 @@ static int ack_env_init(struct frontdesk_user *fuser, struct mail_user *user,
 	env->key.prefix = fuser->set->ack.ticket_prefix;
 	env->key.secret = p_memdup(pool, secret->data, secret->used);
 	env->key.secret_len = secret->used;
-	return frontdesk_state_init(env->state_dir, fuser->set->ack.dict_uri,
-				    fuser->set->ack.state_timeout_msecs,
-				    user->username, fuser->event, &env->state,
-				    error_r);
+	if (frontdesk_state_init(env->state_dir, fuser->set->ack.dict_uri,
+				 fuser->set->ack.state_timeout_msecs,
+				 user->username, fuser->event, &env->state,
+				 error_r) < 0)
+		return -1;
+	/* the admin's mail_fsync, as for the spooled ack (ack-queue) */
+	frontdesk_state_set_fsync(env->state,
+				  frontdesk_user_fsync_always(user));
+	return 0;
 }
 
 static void ack_env_deinit(struct ack_env *env)

@@ -229,33 +229,35 @@ def oracle_frontdesk(specs, classify, model, settings=None):
 # ---- one run ----------------------------------------------------------------
 
 SENDER_SERVICE = True
+STORAGE = "maildir"
 
 
 def instance(config, sink, module, model, peer_script):
     users = {SUPPORT: "pw", WARMUP: "pw"}
+    kw = dict(mail_storage=STORAGE)
     if config == "plain":
         return fdtest.Dovecot(users=users, load_frontdesk=False,
-                              use_sieve=False, sink=sink, name="plain")
+                              use_sieve=False, sink=sink, name="plain", **kw)
     if config == "peer":
         return fdtest.Dovecot(users=users, load_frontdesk=False,
                               use_sieve=True, sieve={SUPPORT: peer_script},
-                              sink=sink, name="peer")
+                              sink=sink, name="peer", **kw)
     if config == "sieve":
         return fdtest.Dovecot(users=users, load_frontdesk=False,
-                              use_sieve=True, sink=sink, name="sieve")
+                              use_sieve=True, sink=sink, name="sieve", **kw)
     if config == "fd-base":
         return BaselineDovecot(module_path=BASELINE[0], load_frontdesk=True,
                                use_sieve=True, users=users,
                                plugin_settings=dict(FD_SETTINGS,
                                                     frontdesk_model=model),
                                sink=sink, name=config,
-                               sender_service=SENDER_SERVICE)
+                               sender_service=SENDER_SERVICE, **kw)
     return fdtest.Dovecot(module_path=module, load_frontdesk=True,
                           use_sieve=True, users=users,
                           plugin_settings=dict(item_settings(config),
                                                frontdesk_model=model),
                           sink=sink, name=config,
-                          sender_service=SENDER_SERVICE)
+                          sender_service=SENDER_SERVICE, **kw)
 
 
 class BaselineDovecot(fdtest.Dovecot):
@@ -885,6 +887,8 @@ def report(runs, args, info, gen, cap, started, hooks_out, warnings,
                 "a Dovecot service" if SENDER_SERVICE else
                 "a runner per spool, forked by the delivery"))
     L.append("- command: `%s`" % command)
+    L.append("- mailbox format: %s (every configuration; `--storage`)"
+             % STORAGE)
     L.append("- mail: %d messages per run (seed %d): %d customer mails "
              "(%s; %d with a quoted thread; sources %s), %d machine mails "
              "(bounces, auto-replies, reports); %d-%d bytes, median %d"
@@ -1221,6 +1225,10 @@ def main(argv=None):
                     help="no service frontdesk-sender: each delivery starts "
                     "a runner for its spool (as before the service; needed "
                     "with a --sender of before the service)")
+    ap.add_argument("--storage", default="maildir",
+                    choices=("maildir", "sdbox", "mdbox"),
+                    help="the mailbox format of every configuration "
+                    "(default maildir)")
     ap.add_argument("--baseline", default=None, metavar="DIR",
                     help="also run the frontdesk of another build tree "
                     "(DIR/.libs/lib95_frontdesk_plugin.so, "
@@ -1249,6 +1257,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     global SENDER_SERVICE
     SENDER_SERVICE = not args.no_sender_service
+    global STORAGE
+    STORAGE = args.storage
     if args.sender:
         fdtest.DEFAULT_SENDER = os.path.abspath(args.sender)
     args.n = args.n or (100 if args.quick else 1000)

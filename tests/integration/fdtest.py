@@ -457,7 +457,10 @@ class Dovecot:
                  use_sieve=True, sink=None, precreate=None, name="t",
                  sieve_before=None, sieve_mode=None, mail_plugins=(),
                  sender_service=True, sender_socket_user=None,
-                 imap_plugins=()):
+                 imap_plugins=(), mail_storage="maildir"):
+        # mail_storage: "maildir" (the tests' default, ~/Maildir), or
+        # "sdbox"/"mdbox" (~/mail), e.g. for the benchmarks
+        self.mail_storage = mail_storage
         self.sender_service = sender_service
         self.sender_socket_user = sender_socket_user or MAIL_USER
         self.module_path = module_path or DEFAULT_MODULE
@@ -510,6 +513,9 @@ class Dovecot:
 
     def home(self, user):
         return os.path.join(self.dir, "home", user)
+
+    def _mail_dir(self):
+        return "Maildir" if self.mail_storage == "maildir" else "mail"
 
     def maildir(self, user):
         return os.path.join(self.home(user), "Maildir")
@@ -745,7 +751,7 @@ service imap-login {{
                         "%s\n}\n" % " ".join(self.imap_plugins)
                         if self.imap_plugins else "")
         return common + f"""disable_plaintext_auth = no
-mail_location = maildir:~/Maildir
+mail_location = {self.mail_storage}:~/{self._mail_dir()}
 {global_plugins}
 passdb {{
   driver = passwd-file
@@ -800,8 +806,8 @@ protocol lda {{
         return f"""dovecot_config_version = 2.4.1
 dovecot_storage_version = 2.4.1
 """ + common + f"""auth_allow_cleartext = yes
-mail_driver = maildir
-mail_path = ~/Maildir
+mail_driver = {self.mail_storage}
+mail_path = ~/{self._mail_dir()}
 {global_plugins}passdb passwd-file {{
   passwd_file_path = {self.users_file}
 }}

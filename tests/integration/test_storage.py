@@ -182,3 +182,31 @@ def test_four_concurrent_clients(dc, fresh):
     acks = settle(fresh, len(mails))
     answered = sorted(parse(a)["In-Reply-To"] for a in acks)
     assert answered == sorted(msgid for _, _, msgid in mails)
+
+
+@pytest.mark.parametrize("fmt", ["sdbox", "mdbox"])
+def test_lda_with_a_sieve_before_script(frontdesk_built, sink, fmt):
+    """dovecot-lda and a site-wide sieve_before on the dbox formats: the
+    customer mail is filed and tagged and acknowledged once, the spam the
+    sieve_before script files into Junk keeps it there."""
+    with ack_instance(frontdesk_built, sink, name="fmt-lda-" + fmt,
+                      mail_storage=fmt, sieve_mode="sieve-before") as dc:
+        sink.clear()
+        sender = "lda-%s@example.org" % fmt
+        data, msgid = make_message(
+            "Invoice 2024-118 charged twice",
+            "Hello,\nyou charged my credit card twice for invoice "
+            "2024-118. Please refund one payment.\n", from_=sender)
+        p = dc.deliver_lda(SUPPORT, data, mail_from=sender)
+        assert p.returncode == 0, p.stderr
+        m = one_stored(dc, msgid)
+        assert m.folder == "BackOffice"
+        assert "billing" in m.keywords, m.keywords
+        acks = settle(sink, 1)
+        assert [parse(a)["In-Reply-To"] for a in acks] == [msgid]
+        spam, spam_id = make_message(
+            "Cheap watches", "Buy now.\n", from_="spam@example.net",
+            headers={"X-Spam-Flag": "YES"})
+        p = dc.deliver_lda(SUPPORT, spam, mail_from="spam@example.net")
+        assert p.returncode == 0, p.stderr
+        assert one_stored(dc, spam_id).folder == "Junk"
